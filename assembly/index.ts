@@ -1,0 +1,10 @@
+// The kernel module's exports. Compiled once (asconfig.json: --runtime stub, --importMemory
+// --sharedMemory, SIMD + threads) and instantiated over the engine's one shared Memory in every
+// thread. Kernels never allocate: every buffer they touch was allocated by the host's arena.
+
+/** First byte above the kernel's static data; the host's arena starts at or above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export { aggregate } from './aggregate/index';

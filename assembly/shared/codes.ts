@@ -1,0 +1,29 @@
+// Codes shared by the AssemblyScript kernels and the TypeScript host. This file is compiled by both
+// asc and tsc, so it holds plain enums only (no i32/usize, no imports).
+
+/**
+ * Physical element types as the kernels see them. Logical Arrow types map onto these on import
+ * (Date32 → I32, Date64/Timestamp → I64, Dictionary → its index type, Utf8 → offsets I32 + bytes).
+ */
+export enum DType {
+  I8 = 0,
+  I16 = 1,
+  I32 = 2,
+  I64 = 3,
+  U8 = 4,
+  U16 = 5,
+  U32 = 6,
+  U64 = 7,
+  F32 = 8,
+  F64 = 9,
+  /** Bit-packed booleans (Arrow layout, LSB first). */
+  BOOL = 10,
+}
+
+/** Aggregates (assembly/aggregate). */
+export enum AggOp {
+  COUNT = 0,
+  SUM = 1,
+  MIN = 2,
+  MAX = 3,
+}

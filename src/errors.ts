@@ -1,0 +1,103 @@
+/**
+ * The one errors module. Every error AetherFlow throws on purpose is an `AetherError` with a stable
+ * `code` and the facts a user needs to fix the call (the option, op, column, type, file or row), as
+ * fields and in the message. Callers branch on `code` or `instanceof`, never on message text.
+ */
+
+export type ErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_ARENA_OUT_OF_MEMORY'
+  | 'ERR_SCOPE_CLOSED'
+  | 'ERR_UNKNOWN_OP'
+  | 'ERR_UNSUPPORTED_TYPE'
+  | 'ERR_LENGTH_MISMATCH'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_KERNEL_TRAP'
+  | 'ERR_ARROW_IMPORT';
+
+export class AetherError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option outside what the component accepts: names the option, the value and what would be valid. */
+export class InvalidOptionError extends AetherError {
+  constructor(readonly option: string, readonly value: unknown, readonly expected: string) {
+    super('ERR_INVALID_OPTION', `invalid option ${option}=${fmt(value)}: expected ${expected}`);
+  }
+}
+
+/** The arena could not satisfy an allocation without passing the memory's fixed maximum. */
+export class ArenaOutOfMemory extends AetherError {
+  constructor(readonly requested: number, readonly free: number, readonly limit: number) {
+    super(
+      'ERR_ARENA_OUT_OF_MEMORY',
+      `arena out of memory: requested ${bytes(requested)}, free ${bytes(free)}, limit ${bytes(limit)} ` +
+        `(raise the engine's memory limit or stream the input in batches)`,
+    );
+  }
+}
+
+/** Allocation or use of a scope after `close()`. */
+export class ScopeClosedError extends AetherError {
+  constructor(readonly scope: number) {
+    super('ERR_SCOPE_CLOSED', `arena scope #${scope} is closed`);
+  }
+}
+
+export class UnknownOpError extends AetherError {
+  constructor(readonly op: string, readonly known: readonly string[]) {
+    super('ERR_UNKNOWN_OP', `unknown op '${op}' (known: ${known.join(', ')})`);
+  }
+}
+
+/** A type (or combination of types) the op has no kernel for. */
+export class UnsupportedTypeError extends AetherError {
+  constructor(readonly op: string, readonly types: readonly string[], readonly detail = '') {
+    super('ERR_UNSUPPORTED_TYPE', `op '${op}' does not support ${types.join(' ∘ ')}${detail ? ': ' + detail : ''}`);
+  }
+}
+
+export class LengthMismatchError extends AetherError {
+  constructor(readonly op: string, readonly lengths: readonly number[]) {
+    super('ERR_LENGTH_MISMATCH', `op '${op}': input lengths differ (${lengths.join(' vs ')})`);
+  }
+}
+
+/** A pointer/offset/index outside the memory or the column it should address. */
+export class OutOfRangeError extends AetherError {
+  constructor(readonly op: string, readonly what: string, readonly value: number, readonly bound: number) {
+    super('ERR_OUT_OF_RANGE', `op '${op}': ${what} ${value} is out of range (bound ${bound})`);
+  }
+}
+
+/** A kernel trapped (unreachable, out-of-bounds access, failed debug assertion). */
+export class KernelTrapError extends AetherError {
+  constructor(readonly op: string, readonly reason: string) {
+    super('ERR_KERNEL_TRAP', `kernel '${op}' trapped: ${reason}`);
+  }
+}
+
+/** An Arrow vector the engine cannot take in: names the column (when known) and the type. */
+export class ArrowImportError extends AetherError {
+  constructor(readonly column: string | undefined, readonly type: string, readonly detail: string) {
+    super('ERR_ARROW_IMPORT', `cannot import ${column === undefined ? 'vector' : `column '${column}'`} of type ${type}: ${detail}`);
+  }
+}
+
+function fmt(v: unknown): string {
+  return typeof v === 'bigint' ? `${v}n` : JSON.stringify(v) ?? String(v);
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]} (${n} bytes)`;
+}

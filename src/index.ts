@@ -1,0 +1,15 @@
+// The public surface of the package: an explicit list. Anything not exported here is internal.
+export { Context, type ContextOptions } from './context.js';
+export {
+  Column, DType, columnType, dictionaryType, typeLabel,
+  type ColumnType, type TypeName, type TimeUnit, type ColumnInit,
+} from './column.js';
+export { allocColumn, columnFromArray, valuesView, type NumericArray } from './column-alloc.js';
+export { Arena, ArenaScope, type ArenaStats } from './memory/arena.js';
+export { SharedMemory, type SharedMemoryOptions } from './memory/shared-memory.js';
+export * as kernels from './kernels/index.js';
+export {
+  AetherError, ArenaOutOfMemory, ArrowImportError, InvalidOptionError, KernelTrapError,
+  LengthMismatchError, OutOfRangeError, ScopeClosedError, UnknownOpError, UnsupportedTypeError,
+  type ErrorCode,
+} from './errors.js';

@@ -1,0 +1,81 @@
+/**
+ * The compiled kernel module: read and compiled once per process (a `WebAssembly.Module` is
+ * shareable, so workers receive it through workerData instead of compiling again), instantiated
+ * once per thread over the engine's shared Memory.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AetherError, KernelTrapError } from '../errors.js';
+
+/** The raw exports. Pointers are byte addresses in the shared memory; see assembly/ for each contract. */
+export interface KernelExports {
+  heapBase(): number;
+  aggregate(op: number, dtype: number, values: number, validity: number, n: number, out: number): number;
+  [name: string]: unknown;
+}
+
+let compiled: { release?: WebAssembly.Module; debug?: WebAssembly.Module } = {};
+
+/** The package root: the nearest folder above this file that holds asconfig.json. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'asconfig.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new AetherError('ERR_INVALID_OPTION', 'cannot find the aetherflow package root (asconfig.json)');
+    dir = up;
+  }
+}
+
+/**
+ * The debug build keeps assertions (bounds, invariants) that the release build compiles out; select
+ * it with AETHERFLOW_DEBUG_KERNEL=1 (the test suite runs both).
+ */
+export function kernelFlavor(): 'release' | 'debug' {
+  return process.env.AETHERFLOW_DEBUG_KERNEL === '1' ? 'debug' : 'release';
+}
+
+export function compileKernel(flavor: 'release' | 'debug' = kernelFlavor()): WebAssembly.Module {
+  const hit = compiled[flavor];
+  if (hit) return hit;
+  const file = join(packageRoot(), 'build', flavor === 'debug' ? 'kernels.debug.wasm' : 'kernels.wasm');
+  if (!existsSync(file)) {
+    throw new AetherError('ERR_INVALID_OPTION', `kernel not built: ${file} is missing (run npm install or npm run build:wasm)`);
+  }
+  const mod = new WebAssembly.Module(readFileSync(file));
+  compiled[flavor] = mod;
+  return mod;
+}
+
+/** Thrown from `env.abort` (a failed assertion or `unreachable` in a kernel); wrapped into KernelTrapError by callers. */
+export class KernelAbort extends Error {}
+
+export function instantiateKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const readStr = (ptr: number): string => {
+    if (ptr === 0) return '';
+    // AssemblyScript strings: UTF-16LE, byte length stored in the object header at ptr - 4.
+    const buf = memory.buffer as ArrayBuffer;
+    const len = new Uint32Array(buf, ptr - 4, 1)[0] >>> 1;
+    return String.fromCharCode(...new Uint16Array(buf.slice(ptr, ptr + len * 2)));
+  };
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(msg: number, file: number, line: number, col: number) {
+        throw new KernelAbort(`${readStr(msg)} at ${readStr(file)}:${line}:${col}`);
+      },
+    },
+  });
+  return instance.exports as unknown as KernelExports;
+}
+
+/** Runs a kernel call, turning a trap (RuntimeError or abort) into a KernelTrapError naming the op. */
+export function guard<R>(op: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError || e instanceof KernelAbort) throw new KernelTrapError(op, (e as Error).message);
+    throw e;
+  }
+}
