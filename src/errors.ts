@@ -13,7 +13,19 @@ export type ErrorCode =
   | 'ERR_LENGTH_MISMATCH'
   | 'ERR_OUT_OF_RANGE'
   | 'ERR_KERNEL_TRAP'
-  | 'ERR_ARROW_IMPORT';
+  | 'ERR_ARROW_IMPORT'
+  // pipeline layer (src/flow, src/cli)
+  | 'ERR_FLOW_CYCLE'
+  | 'ERR_FLOW_UNKNOWN_DEP'
+  | 'ERR_FLOW_DUPLICATE_NODE'
+  | 'ERR_FLOW_MISSING_PROVIDER'
+  | 'ERR_FLOW_INVALID'
+  | 'ERR_NODE_TIMEOUT'
+  | 'ERR_RUN_CANCELLED'
+  | 'ERR_UNKNOWN_TASK_TYPE'
+  | 'ERR_JOB_INVALID'
+  | 'ERR_SHELL_EXIT'
+  | 'ERR_HTTP_STATUS';
 
 export class AetherError extends Error {
   readonly code: ErrorCode;
@@ -86,6 +98,83 @@ export class KernelTrapError extends AetherError {
 export class ArrowImportError extends AetherError {
   constructor(readonly column: string | undefined, readonly type: string, readonly detail: string) {
     super('ERR_ARROW_IMPORT', `cannot import ${column === undefined ? 'vector' : `column '${column}'`} of type ${type}: ${detail}`);
+  }
+}
+
+// ---- pipeline layer ---------------------------------------------------------------------------
+
+export type FlowValidationCode =
+  | 'ERR_FLOW_CYCLE' | 'ERR_FLOW_UNKNOWN_DEP' | 'ERR_FLOW_DUPLICATE_NODE' | 'ERR_FLOW_MISSING_PROVIDER' | 'ERR_FLOW_INVALID';
+
+/**
+ * A flow that cannot be built: a cycle (`nodes` is the cycle path, first node repeated at the end),
+ * an unknown dependency, a duplicate name, an injected service nobody provides. Thrown before anything runs.
+ */
+export class FlowValidationError extends AetherError {
+  constructor(
+    code: FlowValidationCode,
+    readonly flow: string,
+    /** The node(s) at fault; for a cycle, the path `a → b → … → a`. */
+    readonly nodes: readonly string[],
+    detail: string,
+  ) {
+    super(code, `flow '${flow}': ${detail}`);
+  }
+}
+
+/** A node ran longer than its `timeoutMs` (its AbortSignal was aborted with this error). */
+export class NodeTimeoutError extends AetherError {
+  constructor(readonly node: string, readonly timeoutMs: number) {
+    super('ERR_NODE_TIMEOUT', `node '${node}' timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The reason a cancelled run's signal carries (and the error of every node it cut short). */
+export class RunCancelledError extends AetherError {
+  constructor(readonly runId: string, readonly reason = 'cancelled') {
+    super('ERR_RUN_CANCELLED', `run ${runId} cancelled: ${reason}`);
+  }
+}
+
+export class UnknownTaskTypeError extends AetherError {
+  constructor(readonly type: string, readonly known: readonly string[]) {
+    super('ERR_UNKNOWN_TASK_TYPE', `unknown task type '${type}' (known: ${known.join(', ')})`);
+  }
+}
+
+export interface JobIssue { file: string; line: number; column: number; field: string; message: string }
+
+/** A YAML job that does not validate. Every issue names the file, line, column and field (`tasks[2].config.url`). */
+export class JobValidationError extends AetherError {
+  readonly file: string;
+  readonly line: number;
+  readonly field: string;
+  constructor(readonly issues: readonly JobIssue[]) {
+    super('ERR_JOB_INVALID', issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.field}: ${i.message}`).join('\n'));
+    this.file = issues[0]?.file ?? '';
+    this.line = issues[0]?.line ?? 0;
+    this.field = issues[0]?.field ?? '';
+  }
+}
+
+/** A shell node whose command exited non-zero (or died of a signal); keeps the tail of its stderr. */
+export class ShellExitError extends AetherError {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    readonly stderr: string,
+  ) {
+    super('ERR_SHELL_EXIT',
+      `command '${command}' ${signal ? `was killed by ${signal}` : `exited with code ${exitCode}`}` +
+        (stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''));
+  }
+}
+
+/** An http node got a status outside 2xx (after its retries). */
+export class HttpStatusError extends AetherError {
+  constructor(readonly url: string, readonly status: number, readonly body: string) {
+    super('ERR_HTTP_STATUS', `${url} answered ${status}${body ? `: ${body.slice(0, 200)}` : ''}`);
   }
 }
 
