@@ -91,53 +91,31 @@ let sawNaN = false;
   return i64x2.add(i64x2.add(a0, a1), i64x2.add(a2, a3));
 }
 
+
+/**
+ * One vector into a MIN/MAX accumulator. Floats use pmin/pmax (one minpd/maxpd on x64; wasm's
+ * min/max lower to several instructions): pmin(acc, x) = x < acc ? x : acc, so a NaN in x leaves the
+ * lane unchanged — NaN is skipped here, and the caller applies "NaN is the largest" at the end.
+ */
+// @ts-ignore: decorator
+@inline function step<T>(max: bool, acc: v128, x: v128): v128 {
+  if (isFloat<T>()) return max ? v128.pmax<T>(acc, x) : v128.pmin<T>(acc, x);
+  return max ? v128.max<T>(acc, x) : v128.min<T>(acc, x);
+}
+
 // @ts-ignore: decorator
 @inline function fold<T>(max: bool, a: v128, b: v128): v128 {
   return max ? v128.max<T>(a, b) : v128.min<T>(a, b);
 }
 
-/** MIN or MAX over the 64 elements at p (all valid) folded into *m. */
+/** Horizontal MIN/MAX of a vector: halve the live width until lane 0 holds the result. */
 // @ts-ignore: decorator
-@inline function extremeBlock<T>(max: bool, m: T, p: usize): T {
-  if (sizeof<T>() == 8 && !isFloat<T>()) {
-    // No i64x2.min/max in wasm SIMD: scalar (still branch-free per element after select).
-    for (let i = 0; i < 64; i++) {
-      const x = load<T>(at<T>(p, i));
-      m = max ? (x > m ? x : m) : (x < m ? x : m);
-    }
-    return m;
-  }
-  let v = v128.splat<T>(m);
-  const L = lanes<T>();
-  for (let i = 0; i < 64; i += L) {
-    let x = v128.load(at<T>(p, i));
-    if (isFloat<T>()) {
-      if (max) {
-        v = v128.max<T>(v, x); // wasm max propagates NaN: exactly "NaN is the largest"
-      } else {
-        // Min must skip NaN: NaN lanes become +Inf, and we remember we saw one.
-        const ok = v128.eq<T>(x, x);
-        if (!i8x16.all_true(ok)) sawNaN = true; // lane masks are all-ones or zero
-        x = v128.bitselect(x, v128.splat<T>(<T>Infinity), ok);
-        v = v128.min<T>(v, x);
-      }
-    } else {
-      v = max ? v128.max<T>(v, x) : v128.min<T>(v, x);
-    }
-  }
-  // Horizontal fold: halve the live width until lane 0 holds the block's result.
+@inline function foldLanes<T>(max: bool, v: v128): T {
   v = fold<T>(max, v, v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
   if (sizeof<T>() <= 4) v = fold<T>(max, v, v128.shuffle<u8>(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15));
   if (sizeof<T>() <= 2) v = fold<T>(max, v, v128.shuffle<u8>(v, v, 2, 3, 0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   if (sizeof<T>() == 1) v = fold<T>(max, v, v128.shuffle<u8>(v, v, 1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-  const x = v128.extract_lane<T>(v, 0);
-  if (isFloat<T>() && max) {
-    if (isNaN(x) || isNaN(m)) m = <T>NaN;
-    else m = x > m ? x : m;
-  } else {
-    m = max ? (x > m ? x : m) : (x < m ? x : m);
-  }
-  return m;
+  return v128.extract_lane<T>(v, 0);
 }
 
 /** MIN / MAX step for one element. */
@@ -163,6 +141,11 @@ let sawNaN = false;
   let comp: f64 = 0;
   let count = 0;
   sawNaN = false;
+  let nanv = i64x2.splat(0); // MAX over floats: lanes that saw a NaN
+
+  // 64-bit ints have no SIMD min/max in wasm: they take the scalar path below (vectorized = false).
+  const vectorized = !(sizeof<T>() == 8 && !isFloat<T>());
+  let mv0 = v128.splat<T>(m), mv1 = mv0, mv2 = mv0, mv3 = mv0;
   const blocks = n >>> 6;
   for (let b = 0; b <= blocks; b++) {
     // Blocks 0..blocks-1 are whole; block `blocks` is the tail (its word masks the rest off).
@@ -180,7 +163,26 @@ let sawNaN = false;
           isum += i64x2.extract_lane(s, 0) + i64x2.extract_lane(s, 1);
         }
       } else if (op != AggOp.COUNT) {
-        m = extremeBlock<T>(max, m, at<T>(p, base));
+        if (vectorized) {
+          // Lane-wise MIN/MAX into four independent accumulators (wasm's float min/max lower to
+          // multi-instruction sequences on x64; one chain would be latency-bound), folded once at
+          // the end. Floats use pmin/pmax (a single minpd/maxpd) on NaN-free lanes: NaN lanes are
+          // recorded in `nanv` and replaced by the op's identity; the end applies "NaN is the largest".
+          const q = at<T>(p, base);
+          for (let i = 0; i < 64; i += 4 * lanes<T>()) {
+            const x0 = v128.load(at<T>(q, i)), x1 = v128.load(at<T>(q, i), 16);
+            const x2 = v128.load(at<T>(q, i), 32), x3 = v128.load(at<T>(q, i), 48);
+            if (isFloat<T>() && max) {
+              nanv = v128.or(nanv, v128.or(v128.or(v128.ne<T>(x0, x0), v128.ne<T>(x1, x1)), v128.or(v128.ne<T>(x2, x2), v128.ne<T>(x3, x3))));
+            }
+            mv0 = step<T>(max, mv0, x0);
+            mv1 = step<T>(max, mv1, x1);
+            mv2 = step<T>(max, mv2, x2);
+            mv3 = step<T>(max, mv3, x3);
+          }
+        } else {
+          for (let i = 0; i < 64; i++) m = pick<T>(max, m, load<T>(at<T>(p, base + i)));
+        }
       }
     } else if (op == AggOp.COUNT) {
       count += <i32>popcnt(bits);
@@ -208,6 +210,15 @@ let sawNaN = false;
     if (isFloat<T>()) store<f64>(out, isFinite(fsum) ? fsum + comp : fsum);
     else store<i64>(out, isum);
   } else if (op != AggOp.COUNT) {
+    if (vectorized) {
+      const mv = fold<T>(max, fold<T>(max, mv0, mv1), fold<T>(max, mv2, mv3));
+      if (isFloat<T>()) {
+        if (max && v128.any_true(nanv)) m = <T>NaN;
+        // MIN skipped NaN lanes silently; if nothing else was seen, m is still +Inf: check below.
+        if (!max) sawNaN = true;
+      }
+      m = pick<T>(max, m, foldLanes<T>(max, mv));
+    }
     if (isFloat<T>()) {
       // MIN saw only NaN among valid values: NaN. (+Inf was the NaN stand-in.)
       if (op == AggOp.MIN && sawNaN && m == <T>Infinity && !hasValue<T>(p, validity, n, <T>Infinity)) m = <T>NaN;
