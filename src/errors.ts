@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'ERR_OUT_OF_RANGE'
   | 'ERR_KERNEL_TRAP'
   | 'ERR_ARROW_IMPORT'
+  // query engine (src/engine)
+  | 'ERR_UNKNOWN_COLUMN'
+  | 'ERR_EXPR_TYPE'
+  | 'ERR_QUERY_INVALID'
   // pipeline layer (src/flow, src/cli)
   | 'ERR_FLOW_CYCLE'
   | 'ERR_FLOW_UNKNOWN_DEP'
