@@ -34,7 +34,7 @@ test('an unknown column names the column and lists the available ones', () => {
     typeOf(col('l_quantiy').gt(1).node, schema);
     assert.unreachable();
   } catch (e) {
-    assert.instance(e, (e: unknown) => e instanceof UnknownColumnError);
+    assert.instance(e, UnknownColumnError);
     assert.is((e as UnknownColumnError).column, 'l_quantiy');
     assert.match((e as Error).message, /available: l_quantity, l_extendedprice/);
   }
@@ -45,7 +45,7 @@ test('a type mismatch names the operator and both types', () => {
     typeOf(col('l_returnflag').gt(col('n')).node, schema);
     assert.unreachable();
   } catch (e) {
-    assert.instance(e, (e: unknown) => e instanceof ExprTypeError);
+    assert.instance(e, ExprTypeError);
     assert.match((e as Error).message, /gt: utf8 vs int32/);
   }
   assert.throws(() => typeOf(col('n').and(col('n')).node, schema), (e: unknown) => e instanceof ExprTypeError && /and: int32 vs int32/.test((e as Error).message));
