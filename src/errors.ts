@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'ERR_OUT_OF_RANGE'
   | 'ERR_KERNEL_TRAP'
   | 'ERR_ARROW_IMPORT'
+  // parallel runtime (src/runtime)
+  | 'ERR_JOB_ABORTED'
+  | 'ERR_WORKER_DIED'
+  | 'ERR_RUNTIME_CLOSED'
   // query engine (src/engine)
   | 'ERR_UNKNOWN_COLUMN'
   | 'ERR_EXPR_TYPE'
@@ -102,6 +106,29 @@ export class KernelTrapError extends AetherError {
 export class ArrowImportError extends AetherError {
   constructor(readonly column: string | undefined, readonly type: string, readonly detail: string) {
     super('ERR_ARROW_IMPORT', `cannot import ${column === undefined ? 'vector' : `column '${column}'`} of type ${type}: ${detail}`);
+  }
+}
+
+// ---- parallel runtime -------------------------------------------------------------------------
+
+/** A job stopped because its AbortSignal fired (its running morsels finished, the rest were skipped). */
+export class JobAbortedError extends AetherError {
+  constructor(readonly op: string, override readonly cause?: unknown) {
+    super('ERR_JOB_ABORTED', `job '${op}' aborted${cause instanceof Error ? `: ${cause.message}` : ''}`);
+  }
+}
+
+/** A worker thread died while running one of the job's tasks (the runtime replaced it). */
+export class WorkerDiedError extends AetherError {
+  constructor(readonly op: string, readonly worker: number, readonly detail: string) {
+    super('ERR_WORKER_DIED', `job '${op}' failed: worker ${worker} died (${detail})`);
+  }
+}
+
+/** The runtime was closed (before or while the job ran). */
+export class RuntimeClosedError extends AetherError {
+  constructor(readonly op: string) {
+    super('ERR_RUNTIME_CLOSED', `job '${op}': the runtime is closed`);
   }
 }
 
