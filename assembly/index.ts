@@ -8,3 +8,4 @@ export function heapBase(): usize {
 }
 
 export { aggregate } from './aggregate/index';
+export { runtimeNoop, runtimeTrap } from './runtime/index';

@@ -12,6 +12,9 @@ import { AetherError, KernelTrapError } from '../errors.js';
 export interface KernelExports {
   heapBase(): number;
   aggregate(op: number, dtype: number, values: number, validity: number, n: number, out: number): number;
+  // runtime (assembly/runtime): the tiny-task unit and a deliberate trap (kind 0 unreachable, 1 out of bounds).
+  runtimeNoop(x: number): number;
+  runtimeTrap(kind: number): number;
   [name: string]: unknown;
 }
 
