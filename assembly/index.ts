@@ -8,4 +8,6 @@ export function heapBase(): usize {
 }
 
 export { aggregate } from './aggregate/index';
+export { arith, mulAdd, validityAnd } from './arith/index';
+export { castNumeric, castScale } from './cast/index';
 export { runtimeNoop, runtimeTrap } from './runtime/index';

@@ -27,3 +27,26 @@ export enum AggOp {
   MIN = 2,
   MAX = 3,
 }
+
+/** Element-wise arithmetic (assembly/arith). */
+export enum ArithOp {
+  ADD = 0,
+  SUB = 1,
+  MUL = 2,
+  DIV = 3,
+  NEG = 4,
+  ABS = 5,
+}
+
+/** Which operands of a binary arith kernel are columns; a scalar operand points at 8 bytes of ctx.scratch. */
+export enum ArithShape {
+  COLUMN_COLUMN = 0,
+  COLUMN_SCALAR = 1,
+  SCALAR_COLUMN = 2,
+}
+
+/** Temporal rescaling in castScale (assembly/cast): multiply by the factor, or floor-divide by it. */
+export enum ScaleMode {
+  MULTIPLY = 0,
+  DIVIDE = 1,
+}

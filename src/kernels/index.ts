@@ -1,2 +1,5 @@
 // Every kernel family's host API, one module each (assembly/<family> holds the matching kernels).
 export { count, sum, min, max, mean, type Scalar } from './aggregate.js';
+export { add, sub, mul, div, neg, abs, mulAdd, arith, type Operand, type ArithOpName, type ArithOptions } from './arith.js';
+export { cast, castCanFail, type CastOptions } from './cast.js';
+export type { OutputOptions } from './output.js';

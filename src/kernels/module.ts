@@ -15,6 +15,14 @@ export interface KernelExports {
   // runtime (assembly/runtime): the tiny-task unit and a deliberate trap (kind 0 unreachable, 1 out of bounds).
   runtimeNoop(x: number): number;
   runtimeTrap(kind: number): number;
+  // arith (assembly/arith): ≥ 0 rows nulled by the op (integer x / 0), −1 unsupported op/type/shape.
+  arith(op: number, dtype: number, shape: number, a: number, b: number, out: number, validity: number, n: number): number;
+  mulAdd(dtype: number, x: number, k: number, y: number, out: number, n: number): number;
+  /** out = a AND b over n bits (a or b may be 0 = all valid); returns the set-bit count. */
+  validityAnd(a: number, b: number, out: number, n: number): number;
+  // cast (assembly/cast): ≥ 0 rows nulled (unrepresentable values), −1 unsupported pair.
+  castNumeric(from: number, to: number, a: number, out: number, validity: number, n: number): number;
+  castScale(from: number, to: number, mode: number, a: number, out: number, validity: number, n: number, factor: number): number;
   [name: string]: unknown;
 }
 
