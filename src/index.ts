@@ -4,7 +4,7 @@ export {
   Column, DType, columnType, dictionaryType, typeLabel,
   type ColumnType, type TypeName, type TimeUnit, type ColumnInit,
 } from './column.js';
-export { allocColumn, columnFromArray, valuesView, type NumericArray } from './column-alloc.js';
+export { allocColumn, columnFromArray, columnFromStrings, stringsOf, valuesView, type NumericArray } from './column-alloc.js';
 export { Arena, ArenaScope, type ArenaStats } from './memory/arena.js';
 export { SharedMemory, type SharedMemoryOptions } from './memory/shared-memory.js';
 export * as kernels from './kernels/index.js';
