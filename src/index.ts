@@ -9,6 +9,10 @@ export { Arena, ArenaScope, type ArenaStats } from './memory/arena.js';
 export { SharedMemory, type SharedMemoryOptions } from './memory/shared-memory.js';
 export * as kernels from './kernels/index.js';
 export {
+  importVector, importTable, exportVector, exportData, exportTable, exportBatch, arrowType, isContextBuffer,
+  Batch, type BatchInit, type ImportOptions, type ArrowColumnInput,
+} from './arrow/index.js';
+export {
   AetherError, ArenaOutOfMemory, ArrowImportError, InvalidOptionError, KernelTrapError,
   LengthMismatchError, OutOfRangeError, ScopeClosedError, UnknownOpError, UnsupportedTypeError,
   type ErrorCode,

@@ -98,7 +98,8 @@ export function exportData(col: Column): Data {
       if (col.dictionary === undefined) throw new InvalidOptionError('column', col.label, 'a dictionary column with its dictionary');
       const t = type as Dictionary;
       inMemory('codes', col.values, n * byteWidth(col.type.dtype));
-      const data = new t.indices.ArrayType(buf, col.values, n);
+      const Codes = t.indices.ArrayType as unknown as new (b: ArrayBufferLike, o: number, n: number) => Int32Array;
+      const data = new Codes(buf, col.values, n);
       return makeData({ type: t, length: n, nullCount, nullBitmap, data, dictionary: exportVector(col.dictionary) });
     }
     default: {
