@@ -1,0 +1,14 @@
+// The pipeline layer's public surface (re-exported from src/index.ts as `flow`).
+export { flow, Flow, FlowBuilder, type BuildOptions, type DepSpec, type FlowOptions, type NodeDef, type NodeFn, type NodeOptions, type NodeSpec, type Outputs } from './builder.js';
+export { Container, SharedCounter, PROVIDER_SCOPES, type Provider, type ProviderScope, type ResolveInfo } from './container.js';
+export { FlowContext, currentContext, withContext } from './context.js';
+export { fanOut, type BranchInfo, type FanOutOptions } from './fanout.js';
+export { NodeContext } from './node-context.js';
+export { Run, newRunId, type NodeResult, type RunOptions } from './run.js';
+export { RunManager, type RunManagerOptions, type RunStats } from './manager.js';
+export { registerTaskType, getTaskType, hasTaskType, taskTypes, type TaskType, type TaskTypeInfo } from './registry.js';
+export { toDot, toMermaid, summaryTable } from './graph.js';
+export {
+  DepKind, NodeState, STATE_NAMES, isTerminal, isFinished,
+  type FlowEvent, type FlowEventListener, type NodeStateName, type RunState,
+} from './types.js';
