@@ -11,3 +11,4 @@ export { aggregate } from './aggregate/index';
 export { arith, mulAdd, validityAnd } from './arith/index';
 export { castNumeric, castScale } from './cast/index';
 export { runtimeNoop, runtimeTrap } from './runtime/index';
+export { radixPass, radixRankPass, utf8Pass, sortGather, sortGatherUtf8 } from './sort/index';

@@ -50,3 +50,13 @@ export enum ScaleMode {
   MULTIPLY = 0,
   DIVIDE = 1,
 }
+
+/** Sort flags (assembly/sort): one bit each, or-ed into the `flags` argument of the sort kernels. */
+export enum SortFlag {
+  /** Largest first. The order-preserving key is inverted, so the sort stays stable. */
+  DESCENDING = 1,
+  /** Nulls before the valid values (default: after). */
+  NULLS_FIRST = 2,
+  /** The input permutation is 0..n-1 and is not read (the first key of a multi-key sort). */
+  IDENTITY = 4,
+}

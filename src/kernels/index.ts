@@ -3,3 +3,4 @@ export { count, sum, min, max, mean, type Scalar } from './aggregate.js';
 export { add, sub, mul, div, neg, abs, mulAdd, arith, type Operand, type ArithOpName, type ArithOptions } from './arith.js';
 export { cast, castCanFail, type CastOptions } from './cast.js';
 export type { OutputOptions } from './output.js';
+export { argsort, sortColumn, type ArgsortOptions, type SortColumnOptions } from './sort.js';

@@ -23,6 +23,12 @@ export interface KernelExports {
   // cast (assembly/cast): ≥ 0 rows nulled (unrepresentable values), −1 unsupported pair.
   castNumeric(from: number, to: number, a: number, out: number, validity: number, n: number): number;
   castScale(from: number, to: number, mode: number, a: number, out: number, validity: number, n: number, factor: number): number;
+  // sort (assembly/sort): one stable pass per key; ≥ 0 ok, −1 unsupported type, −2 bad code/offsets.
+  radixPass(dtype: number, values: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, hist: number, flags: number, digitBits: number): number;
+  radixRankPass(dtype: number, codes: number, validity: number, ranks: number, rankCount: number, rankBits: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, hist: number, flags: number, digitBits: number): number;
+  utf8Pass(offsets: number, data: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, flags: number): number;
+  sortGather(dtype: number, values: number, validity: number, idx: number, n: number, out: number, outValidity: number): number;
+  sortGatherUtf8(offsets: number, data: number, validity: number, idx: number, n: number, outOffsets: number, outData: number, outValidity: number): number;
   [name: string]: unknown;
 }
 
