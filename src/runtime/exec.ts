@@ -1,0 +1,152 @@
+/**
+ * Running one task on a worker: the op table (one executor per opcode), the range driver that
+ * splits a range op into sub-tasks and morsels, and the fault boundary (a trap or a throw fails the
+ * task's job, never the worker).
+ *
+ * Worker side only. The owner of the Executor is the worker thread whose deque `owner` is.
+ */
+import type { KernelExports } from '../kernels/module.js';
+import type { SharedMemory } from '../memory/shared-memory.js';
+import { DEQUE_EMPTY, type DequeOwner } from './deque.js';
+import { Status } from './jobs.js';
+import { AGG_PARTIAL_BYTES, Op, OP_NAMES } from './ops.js';
+import { S_CURRENT, S_TASKS, type Region } from './region.js';
+import { T_A0, T_A1, T_A2, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0 } from './tasks.js';
+
+/** Runs one morsel [s, e) with index m of the range task t. */
+type MorselFn = (t: number, s: number, e: number, m: number) => void;
+
+export class Executor {
+  readonly #r: Region;
+  readonly #k: KernelExports;
+  /** For data in job scopes: they may lie above the length the region's fixed view was made at. */
+  readonly #mem: SharedMemory;
+  readonly #owner: DequeOwner;
+  readonly #current: number;
+  readonly #tasksRun: number;
+  readonly #morsel: Record<number, MorselFn>;
+  readonly #index: number;
+
+  constructor(region: Region, kernel: KernelExports, mem: SharedMemory, owner: DequeOwner, index: number) {
+    this.#r = region;
+    this.#k = kernel;
+    this.#mem = mem;
+    this.#owner = owner;
+    this.#index = index;
+    this.#current = region.slotWord(index, S_CURRENT);
+    this.#tasksRun = region.slotWord(index, S_TASKS);
+    this.#morsel = {
+      [Op.AGGREGATE]: (t, s, e, m) => this.#aggregate(t, s, e, m),
+      [Op.SPIN]: (t, s, e, m) => this.#spin(t, s, e, m),
+    };
+  }
+
+  /** Runs task t to its end (run, skipped or failed) and reports it finished. */
+  run(t: number): void {
+    const r = this.#r;
+    const w = r.i32;
+    const tasks = r.tasks;
+    const job = tasks.get(t, T_JOB);
+    const op = tasks.get(t, T_OP);
+    // Tells the supervisor which task dies with us if this thread dies inside it.
+    Atomics.store(w, this.#current, t + 1);
+    try {
+      if (!r.jobs.stopped(job)) this.#dispatch(t, op);
+    } catch (e) {
+      // The fault boundary: a wasm trap (RuntimeError), a kernel abort, or a bug in an op fails
+      // this job only. The worker's own state (its deque, the queues) is untouched by ops.
+      r.jobs.fail(job, Status.TRAPPED, op, e instanceof Error ? e.message : String(e), this.#index);
+    }
+    Atomics.store(w, this.#current, 0);
+    Atomics.add(w, this.#tasksRun, 1);
+    r.finishTask(t);
+  }
+
+  #dispatch(t: number, op: number): void {
+    const k = this.#k;
+    switch (op) {
+      case Op.NOOP:
+        k.runtimeNoop(t);
+        return;
+      case Op.TRAP:
+        k.runtimeTrap(this.#r.tasks.get(t, T_P0));
+        return;
+      case Op.EXIT:
+        process.exit(70);
+      // falls through (never returns)
+      default: {
+        const fn = this.#morsel[op];
+        if (fn === undefined) throw new Error(`unknown opcode ${op} (${OP_NAMES[op] ?? '?'})`);
+        this.#range(t, fn);
+      }
+    }
+  }
+
+  /**
+   * The range driver. While the range is longer than one morsel, give away its upper half as a
+   * sub-task on our own deque (thieves take the biggest pieces first, from the top) and keep the
+   * lower half; then run the remaining morsels here, checking the job's stop flag between them.
+   * Splitting at morsel multiples keeps every morsel's rows — hence its partial slot — fixed.
+   */
+  #range(t: number, fn: MorselFn): void {
+    const r = this.#r;
+    const tasks = r.tasks;
+    const job = tasks.get(t, T_JOB);
+    const morsel = tasks.get(t, T_P2);
+    const start = tasks.get(t, T_START);
+    let end = tasks.get(t, T_END);
+    while (end - start > morsel) {
+      const half = Math.ceil((end - start) / morsel / 2) * morsel;
+      const child = tasks.alloc();
+      if (child < 0) break; // descriptors exhausted: run the rest inline (slower, still correct)
+      tasks.copy(t, child);
+      tasks.set(child, T_START, start + half);
+      tasks.set(child, T_END, end);
+      // Counted before it is published, while our own count holds the job open (jobs.ts).
+      r.jobs.addPending(job, 1);
+      if (!this.#owner.push(child)) {
+        r.jobs.addPending(job, -1);
+        tasks.release(child);
+        break;
+      }
+      r.parking.wakeOne();
+      end = start + half;
+    }
+    for (let s = start; s < end; s += morsel) {
+      if (s !== start && r.jobs.stopped(job)) return;
+      fn(t, s, Math.min(s + morsel, end), (s / morsel) | 0);
+    }
+  }
+
+  #aggregate(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const width = tasks.get(t, T_P3);
+    const validity = tasks.get(t, T_A1);
+    const out = tasks.get(t, T_A2) + m * AGG_PARTIAL_BYTES;
+    const count = this.#k.aggregate(
+      tasks.get(t, T_P1),
+      tasks.get(t, T_P0),
+      tasks.get(t, T_A0) + s * width,
+      // s is a multiple of the morsel size, itself a multiple of 64: a whole bitmap word.
+      validity === 0 ? 0 : validity + s / 8,
+      e - s,
+      out,
+    );
+    this.#mem.i32[(out + 8) >>> 2] = count;
+  }
+
+  #spin(t: number, _s: number, _e: number, m: number): void {
+    const us = this.#r.tasks.get(t, T_X0);
+    if (us > 0) {
+      const until = performance.now() + us / 1000;
+      while (performance.now() < until);
+    }
+    Atomics.add(this.#mem.i32, (this.#r.tasks.get(t, T_A2) >>> 2) + m, 1);
+  }
+
+  /** Own deque first (LIFO: the piece we split last is still in cache). */
+  popOwn(): number {
+    const t = this.#owner.pop();
+    return t === DEQUE_EMPTY ? -1 : t;
+  }
+}

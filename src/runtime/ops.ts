@@ -1,0 +1,36 @@
+/**
+ * Opcodes of runtime tasks and what each one keeps in its descriptor (tasks.ts fields). Shared by
+ * the submitting side (plans.ts writes descriptors) and the worker side (exec.ts reads them); this
+ * file holds only record conventions, no behaviour (STYLE.md #1).
+ *
+ * Range ops cover rows [start, end) and split themselves into morsels of p2 rows (a multiple of 64,
+ * so every morsel starts on a whole validity-bitmap word). Morsel m covers rows
+ * [m·p2, (m+1)·p2) ∩ [0, n) and writes its partial at slot m — the slot is fixed by the rows, not
+ * by the schedule, so the merge (and a float sum's rounding) is the same on every run.
+ */
+export enum Op {
+  /** Calls the no-op kernel. No fields. */
+  NOOP = 0,
+  /** Calls the trapping kernel. p0 = kind (0 unreachable, 1 out-of-bounds load). */
+  TRAP = 1,
+  /** Ends the worker thread (process.exit in the worker): the dead-worker path. Tests only. */
+  EXIT = 2,
+  /**
+   * Aggregate over a range (assembly/aggregate). a0 = values, a1 = validity (0 = none),
+   * a2 = partials (16 B per morsel: +0 the kernel's 8-byte result, +8 i32 valid count),
+   * p0 = dtype, p1 = AggOp, p2 = morsel rows, p3 = element bytes.
+   */
+  AGGREGATE = 3,
+  /**
+   * A range op that busy-waits x0 microseconds per morsel and counts the morsel: Atomics.add 1 to
+   * the i32 at a2 + 4·m. Tests (each morsel exactly once; cancel between morsels; stealing spreads
+   * long work). p2 = morsel rows.
+   */
+  SPIN = 4,
+}
+
+/** Names for errors and stats, indexed by opcode. */
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin'];
+
+/** Bytes of one AGGREGATE partial. */
+export const AGG_PARTIAL_BYTES = 16;

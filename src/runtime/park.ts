@@ -1,0 +1,95 @@
+/**
+ * Parking: idle workers sleep in `Atomics.wait` on their own word and burn no CPU; producers wake
+ * one of them when they publish a task. See README.md ("Parking") for why no wake-up is lost.
+ *
+ * Words (owned by region.ts): a global `sleepers` count on its own cache line, and one `park` word
+ * per worker slot: 0 = awake, 1 = parked (or about to be).
+ *
+ * Sleeper (worker i, after spinning without finding work):
+ *   S1  park[i] = 1                  announce (seq-cst store)
+ *   S2  sleepers += 1
+ *   S3  look at every queue once     (injector, every deque, the shutdown flag)
+ *       work seen → CAS park[i] 1→0; if we won, sleepers −= 1; go run it
+ *   S4  while park[i] == 1: Atomics.wait(park[i], 1)
+ *
+ * Waker (any thread, right after publishing a task with a seq-cst push):
+ *   P1  (the push)
+ *   P2  if sleepers == 0: done       one load on the hot path while all workers are busy
+ *   P3  find k with CAS park[k] 1→0 succeeding; sleepers −= 1; Atomics.notify(park[k])
+ *
+ * The CAS decides who clears a park word, so `sleepers` is decremented exactly once per parking,
+ * by either the sleeper that gave up parking or the waker that woke it.
+ */
+export class Parking {
+  readonly #w: Int32Array;
+  readonly #sleepers: number;
+  readonly #parkWords: Int32Array;
+  #next = 0;
+
+  /**
+   * @param sleepersWord word index of the global sleepers count
+   * @param parkWords    word index of every worker's park word
+   */
+  constructor(i32: Int32Array, sleepersWord: number, parkWords: Int32Array) {
+    this.#w = i32;
+    this.#sleepers = sleepersWord;
+    this.#parkWords = parkWords;
+  }
+
+  get sleepers(): number {
+    return Atomics.load(this.#w, this.#sleepers);
+  }
+
+  /**
+   * Parks worker i unless `hasWork()` (S3) sees something after the announcement. Returns true if
+   * it actually slept. `hasWork` must look at every place a task can be published.
+   */
+  park(i: number, hasWork: () => boolean): boolean {
+    const w = this.#w;
+    const p = this.#parkWords[i];
+    Atomics.store(w, p, 1); // S1
+    Atomics.add(w, this.#sleepers, 1); // S2
+    if (hasWork()) {
+      // S3 found work. If a waker beat us to the CAS it already decremented sleepers for us.
+      if (Atomics.compareExchange(w, p, 1, 0) === 1) Atomics.sub(w, this.#sleepers, 1);
+      return false;
+    }
+    // S4. Returns at once ('not-equal') if a waker already cleared the word.
+    while (Atomics.load(w, p) === 1) Atomics.wait(w, p, 1);
+    return true;
+  }
+
+  /** P2–P3: wakes one parked worker, if any. Cheap (one load) when nobody sleeps. */
+  wakeOne(): boolean {
+    const w = this.#w;
+    if (Atomics.load(w, this.#sleepers) === 0) return false;
+    const words = this.#parkWords;
+    const n = words.length;
+    // Round-robin start, so wake-ups spread over the workers (and their cores).
+    const start = this.#next;
+    for (let k = 0; k < n; k++) {
+      let i = start + k;
+      if (i >= n) i -= n;
+      if (Atomics.compareExchange(w, words[i], 1, 0) === 1) {
+        Atomics.sub(w, this.#sleepers, 1);
+        Atomics.notify(w, words[i], 1);
+        this.#next = i + 1 === n ? 0 : i + 1;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Wakes worker i if it is parked (shutdown, replacement). */
+  wake(i: number): void {
+    const w = this.#w;
+    if (Atomics.compareExchange(w, this.#parkWords[i], 1, 0) === 1) {
+      Atomics.sub(w, this.#sleepers, 1);
+      Atomics.notify(w, this.#parkWords[i], 1);
+    }
+  }
+
+  wakeAll(): void {
+    for (let i = 0; i < this.#parkWords.length; i++) this.wake(i);
+  }
+}

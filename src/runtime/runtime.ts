@@ -1,0 +1,558 @@
+/**
+ * The Runtime: N worker threads over one engine's shared memory, and the submitting side of the
+ * task protocol (the public `Engine` of the engine layer builds on it).
+ *
+ *   const rt = await Runtime.start({ workers: 2 });
+ *   const total = await rt.run(sumJob(col));          // or rt.runSync(sumJob(col))
+ *   await rt.close();
+ *
+ * Main-thread only: one Runtime is driven by the thread that started it (its job slots, scopes and
+ * waitAsync live here). Workers never message it after start-up; everything goes through the
+ * runtime region in shared memory (region.ts). See README.md for the protocols.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { Context, type ContextOptions } from '../context.js';
+import {
+  InvalidOptionError, JobAbortedError, KernelTrapError, RuntimeClosedError, WorkerDiedError,
+} from '../errors.js';
+import type { ArenaScope } from '../memory/arena.js';
+import type { SharedMemory } from '../memory/shared-memory.js';
+import { J_CANCEL, J_DONE, J_FAIL_WORKER, J_STATUS, Mode, Status } from './jobs.js';
+import { morselRowsFor, loadNative, topology, warnUnpinnedOnce } from './native.js';
+import { Op, OP_NAMES } from './ops.js';
+import {
+  initRegion, regionBytes, S_CURRENT, S_PARK, S_STATE, S_TASKS, S_STEALS, S_PARKS, S_CORE, S_LIFE,
+  WorkerState, type Region,
+} from './region.js';
+import { T_OP, T_JOB } from './tasks.js';
+import type { WorkerInit } from './worker.js';
+
+export interface RuntimeOptions extends ContextOptions {
+  /** Worker threads. Default: os.availableParallelism(). */
+  workers?: number;
+  /** Run over this context (its memory, arena and compiled kernel) instead of a new one. */
+  context?: Context;
+  /** Rows per morsel (a multiple of 64). Default: from the L2 size (native.ts), else 65536. */
+  morselRows?: number;
+  /** Task descriptors (a power of two). Default 8192. */
+  taskCapacity?: number;
+  /** Jobs in flight at once (a power of two); more wait in a queue here. Default 1024. */
+  jobCapacity?: number;
+  /** Per-worker deque slots (a power of two). Default 1024. */
+  dequeCapacity?: number;
+  /** Pin workers to distinct cores when the native addon is there. Default true. */
+  pin?: boolean;
+  /** How long an idle worker (and a submitter awaiting a short job) spins before sleeping. Default 100. */
+  spinMicros?: number;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+}
+
+/** A field set for one task descriptor (ops.ts says what each op keeps where). */
+export interface TaskFields {
+  start?: number; end?: number;
+  a0?: number; a1?: number; a2?: number; a3?: number;
+  p0?: number; p1?: number; p2?: number; p3?: number;
+  x0?: number; x1?: number; x2?: number; x3?: number;
+}
+
+/** What a job gets while it is being planned (on the submitting thread). */
+export interface Planner {
+  readonly morselRows: number;
+  readonly mem: SharedMemory;
+  /** Allocates in the job's own scope, freed when the job ends whatever the outcome. */
+  alloc(bytes: number): number;
+  calloc(bytes: number): number;
+  /** Adds a root task (published to the injector on submit). */
+  task(op: Op, fields?: TaskFields): void;
+}
+
+/**
+ * A job: how to plan its root tasks and how to read its result once every task finished.
+ * `S` is whatever plan wants to hand to finish (addresses of partials, the column type, …).
+ */
+export interface JobSpec<R, S = unknown> {
+  /** The op's name, used in every error about the job. */
+  readonly name: string;
+  /** Expected to finish within microseconds (a tiny task): the submitter spins for it before sleeping. */
+  readonly short?: boolean;
+  plan(p: Planner): S;
+  finish(state: S, mem: SharedMemory): R;
+}
+
+export interface RuntimeStats {
+  workers: number;
+  morselRows: number;
+  /** Per worker: tasks run, successful steals, times parked, pinned core (−1 none), replacements. */
+  perWorker: Array<{ tasks: number; steals: number; parks: number; core: number; life: number }>;
+  jobsInFlight: number;
+  jobsQueued: number;
+  tasksInUse: number;
+  workersReplaced: number;
+}
+
+const FIELD: Record<keyof TaskFields, number> = {
+  start: 2, end: 3, a0: 4, a1: 5, a2: 6, a3: 7, p0: 8, p1: 9, p2: 10, p3: 11, x0: 12, x1: 13, x2: 14, x3: 15,
+};
+
+interface Pending {
+  spec: JobSpec<unknown, unknown>;
+  state: unknown;
+  roots: Array<{ op: Op; fields?: TaskFields }>;
+  scope: ArenaScope | null;
+  slot: number;
+  mode: Mode;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Atomics.waitAsync (Node ≥ 16; typed in lib es2024, newer than this project's lib). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+const isPow2 = (n: number) => Number.isInteger(n) && n >= 2 && (n & (n - 1)) === 0;
+const noop = () => {};
+
+/**
+ * Starts a worker thread running worker.ts/.js with `init`. Built (dist/), this file is runtime.js and
+ * the worker is worker.js beside it. Under a TypeScript loader (tests run `node --import tsx`), this
+ * file is runtime.ts — and Node 20 does not apply `--import` hooks inside worker threads, so the
+ * worker boots through a two-line loader that registers tsx first (a dev dependency, used only then).
+ */
+function startWorker(init: WorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  const api = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: init, execArgv: [] });
+}
+
+export class Runtime {
+  readonly ctx: Context;
+  readonly region: Region;
+  readonly morselRows: number;
+  readonly #scope: ArenaScope;
+  readonly #ownsContext: boolean;
+  readonly #workers: Array<Worker | null>;
+  readonly #cores: number[];
+  readonly #reaped: boolean[];
+  readonly #freeSlots: number[] = [];
+  readonly #bySlot: Array<Pending | null>;
+  readonly #backlog: Pending[] = [];
+  readonly #keepAlive: NodeJS.Timeout;
+  readonly #spinMs: number;
+  #inflightAsync = 0;
+  #armed = false;
+  #closed = false;
+  #replaced = 0;
+  #exited: Array<Promise<void>> = [];
+
+  private constructor(ctx: Context, ownsContext: boolean, scope: ArenaScope, region: Region, cores: number[], spinMicros: number) {
+    this.ctx = ctx;
+    this.#ownsContext = ownsContext;
+    this.#scope = scope;
+    this.region = region;
+    this.morselRows = region.config.morselRows;
+    this.#cores = cores;
+    this.#workers = cores.map(() => null);
+    this.#reaped = cores.map(() => false);
+    this.#bySlot = new Array(region.config.jobCapacity).fill(null);
+    for (let j = region.config.jobCapacity - 1; j >= 0; j--) this.#freeSlots.push(j);
+    this.#spinMs = spinMicros / 1000;
+    // The ref'd handle that keeps Node alive while a job is pending: a pending Atomics.waitAsync
+    // alone does not. Ref'd only while jobs are in flight (ref/unref are cheap flag flips).
+    this.#keepAlive = setInterval(noop, 2 ** 30);
+    this.#keepAlive.unref();
+  }
+
+  /** Starts the workers; resolves once every one of them is ready to take tasks. */
+  static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const n = opts.workers ?? os.availableParallelism();
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidOptionError('workers', n, 'an integer from 1 to 256');
+    const topo = topology();
+    const morselRows = opts.morselRows ?? morselRowsFor(topo.caches.l2);
+    if (!Number.isInteger(morselRows) || morselRows < 64 || morselRows % 64 !== 0 || morselRows > 1 << 30) {
+      throw new InvalidOptionError('morselRows', morselRows, 'a multiple of 64 from 64 to 2^30');
+    }
+    const taskCapacity = opts.taskCapacity ?? 8192;
+    const jobCapacity = opts.jobCapacity ?? 1024;
+    const dequeCapacity = opts.dequeCapacity ?? 1024;
+    for (const [name, v] of [['taskCapacity', taskCapacity], ['jobCapacity', jobCapacity], ['dequeCapacity', dequeCapacity]] as const) {
+      if (!isPow2(v) || v > 1 << 20) throw new InvalidOptionError(name, v, 'a power of two from 2 to 2^20');
+    }
+    const spinMicros = opts.spinMicros ?? 100;
+    if (!Number.isInteger(spinMicros) || spinMicros < 0 || spinMicros > 1e6) {
+      throw new InvalidOptionError('spinMicros', spinMicros, 'an integer from 0 to 1000000');
+    }
+    const ownsContext = opts.context === undefined;
+    const ctx = opts.context ?? Context.create(opts);
+    const config = {
+      workers: n, dequeCapacity, taskCapacity, jobCapacity,
+      // Every injector entry is a distinct descriptor, so it can never be fuller than the table.
+      injectorCapacity: taskCapacity, morselRows, spinMicros,
+    };
+    const scope = ctx.scope();
+    const base = scope.alloc(regionBytes(config));
+    // The region is allocated, so it lies inside the current buffer: this view covers it for good.
+    const region = initRegion(ctx.mem.i32, base, config);
+
+    const pin = (opts.pin ?? true) && n > 0;
+    let cores = new Array<number>(n).fill(-1);
+    if (pin) {
+      if (loadNative()) cores = cores.map((_, i) => i % topo.logicalCores);
+      else warnUnpinnedOnce();
+    }
+    const rt = new Runtime(ctx, ownsContext, scope, region, cores, spinMicros);
+    try {
+      await Promise.all(cores.map((_, i) => rt.#spawn(i)));
+    } catch (e) {
+      await rt.close();
+      throw e;
+    }
+    return rt;
+  }
+
+  get workers(): number {
+    return this.#workers.length;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs a job on the workers; resolves with its result, rejects with a typed error. */
+  run<R, S>(spec: JobSpec<R, S>, opts: RunOptions = {}): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (this.#closed) return reject(new RuntimeClosedError(spec.name));
+      const { signal } = opts;
+      if (signal?.aborted) return reject(new JobAbortedError(spec.name, signal.reason));
+      const p: Pending = {
+        spec: spec as JobSpec<unknown, unknown>, state: undefined, roots: [], scope: null, slot: -1, mode: Mode.ASYNC,
+        signal, resolve: resolve as (v: unknown) => void, reject,
+      };
+      try {
+        p.state = spec.plan(this.#planner(p));
+      } catch (e) {
+        p.scope?.close();
+        return reject(e);
+      }
+      if (signal) {
+        p.onAbort = () => {
+          if (p.slot >= 0) this.region.jobs.cancel(p.slot); // workers stop at the next morsel
+          else {
+            // Still queued here: never reached shared memory, so it ends at once.
+            const i = this.#backlog.indexOf(p);
+            if (i >= 0) this.#backlog.splice(i, 1);
+            this.#settle(p, new JobAbortedError(p.spec.name, signal.reason));
+          }
+        };
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      if (this.#inflightAsync++ === 0) this.#keepAlive.ref();
+      if (this.#backlog.length > 0 || !this.#submit(p)) {
+        this.#backlog.push(p);
+        return;
+      }
+      if (p.slot < 0) return; // nothing to run: already settled
+      if (spec.short && this.#inflightAsync === 1 && this.#spinMs > 0) {
+        // A tiny job alone in flight: a spinning worker finishes it within microseconds, far
+        // sooner than a waitAsync wake-up would arrive. Poll its done word briefly first.
+        const w = this.region.jobs.view;
+        const done = this.region.jobs.word(p.slot, J_DONE);
+        const until = performance.now() + this.#spinMs;
+        while (Atomics.load(w, done) === 0 && performance.now() < until);
+      }
+      this.#arm();
+    });
+  }
+
+  /**
+   * Runs a job and blocks this thread until it is done (Atomics.wait; allowed on Node's main
+   * thread). Prefer `run` on a server: this stalls the event loop for the job's whole duration.
+   */
+  runSync<R, S>(spec: JobSpec<R, S>): R {
+    if (this.#closed) throw new RuntimeClosedError(spec.name);
+    let result: { ok: true; v: R } | { ok: false; e: unknown } | undefined;
+    const p: Pending = {
+      spec: spec as JobSpec<unknown, unknown>, state: undefined, roots: [], scope: null, slot: -1, mode: Mode.SYNC,
+      resolve: (v) => (result = { ok: true, v: v as R }), reject: (e) => (result = { ok: false, e }),
+    };
+    try {
+      p.state = spec.plan(this.#planner(p));
+    } catch (e) {
+      p.scope?.close();
+      throw e;
+    }
+    const w = this.region.jobs.view;
+    // Wait for a job slot and descriptors (async jobs in flight free them as they finish).
+    while (!this.#submit(p)) {
+      this.#reapDead();
+      Atomics.wait(w, this.region.completionsWord, Atomics.load(w, this.region.completionsWord), 1);
+      this.#drain();
+    }
+    if (p.slot >= 0) {
+      const done = this.region.jobs.word(p.slot, J_DONE);
+      // Bounded waits, so a worker that dies under us is noticed (its 'exit' event cannot be
+      // delivered while this thread blocks; its state word can be read).
+      while (Atomics.wait(w, done, 0, 20) === 'timed-out') this.#reapDead();
+      this.#complete(p);
+    }
+    const r = result!;
+    if (!r.ok) throw r.e;
+    return r.v;
+  }
+
+  stats(): RuntimeStats {
+    const r = this.region;
+    return {
+      workers: this.workers,
+      morselRows: this.morselRows,
+      perWorker: this.#workers.map((_, i) => ({
+        tasks: r.slot(i, S_TASKS), steals: r.slot(i, S_STEALS), parks: r.slot(i, S_PARKS), core: r.slot(i, S_CORE), life: r.slot(i, S_LIFE),
+      })),
+      jobsInFlight: r.config.jobCapacity - this.#freeSlots.length,
+      jobsQueued: this.#backlog.length,
+      tasksInUse: r.tasks.inUse,
+      workersReplaced: this.#replaced,
+    };
+  }
+
+  /**
+   * Stops the workers (they finish the task in hand), rejects jobs still pending with
+   * RuntimeClosedError, and frees the runtime's memory (its region; the whole context when the
+   * runtime created it).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.region.stop();
+    await Promise.all(this.#exited);
+    // Wake a pending waitAsync so its promise does not dangle.
+    Atomics.notify(this.region.i32, this.region.completionsWord);
+    this.#drain();
+    for (const p of [...this.#bySlot, ...this.#backlog]) {
+      if (p) this.#settle(p, new RuntimeClosedError(p.spec.name));
+    }
+    this.#backlog.length = 0;
+    clearInterval(this.#keepAlive);
+    this.#scope.close();
+    if (this.#ownsContext) {
+      // Nothing else lives in a context the runtime made: dropping it frees the Memory.
+    }
+  }
+
+  // ---- submission -------------------------------------------------------------------------------
+
+  #planner(p: Pending): Planner {
+    const rt = this;
+    return {
+      morselRows: rt.morselRows,
+      mem: rt.ctx.mem,
+      alloc(bytes) {
+        p.scope ??= rt.ctx.scope();
+        return p.scope.alloc(bytes);
+      },
+      calloc(bytes) {
+        p.scope ??= rt.ctx.scope();
+        return p.scope.calloc(bytes);
+      },
+      task(op, fields) {
+        p.roots.push({ op, fields });
+      },
+    };
+  }
+
+  /** Publishes p's root tasks. False when no job slot or not enough descriptors are free now. */
+  #submit(p: Pending): boolean {
+    const r = this.region;
+    const k = p.roots.length;
+    if (k === 0) {
+      // Nothing to run (an empty input): finish here, without touching shared memory.
+      this.#finishLocal(p);
+      return true;
+    }
+    if (this.#freeSlots.length === 0) return false;
+    const tasks = r.tasks;
+    const ids: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const t = tasks.alloc();
+      if (t < 0) {
+        for (const u of ids) tasks.release(u);
+        return false;
+      }
+      ids.push(t);
+    }
+    const slot = this.#freeSlots.pop()!;
+    p.slot = slot;
+    this.#bySlot[slot] = p;
+    r.jobs.reset(slot, k, p.mode);
+    const w = r.i32;
+    for (let i = 0; i < k; i++) {
+      const t = ids[i];
+      const { op, fields } = p.roots[i];
+      tasks.clear(t);
+      const rec = tasks.word(t, 0);
+      w[rec + T_OP] = op;
+      w[rec + T_JOB] = slot;
+      if (fields) for (const key in fields) w[rec + FIELD[key as keyof TaskFields]] = fields[key as keyof TaskFields]!;
+      // The push publishes the record written above (plain stores before a seq-cst store).
+      r.injector.push(t);
+      r.parking.wakeOne();
+    }
+    return true;
+  }
+
+  /** Arms one waitAsync on the completions word (while async jobs are in flight). */
+  #arm(): void {
+    const r = this.region;
+    const w = r.i32;
+    while (!this.#armed && this.#inflightAsync > 0 && !this.#closed) {
+      const seen = Atomics.load(w, r.completionsWord);
+      this.#drain();
+      if (this.#inflightAsync === 0) return;
+      const res = waitAsync(w, r.completionsWord, seen);
+      if (res.async) {
+        this.#armed = true;
+        res.value.then(this.#onWake);
+        return;
+      }
+      // 'not-equal': a job completed between our load and the wait; drain again.
+    }
+  }
+
+  readonly #onWake = (): void => {
+    this.#armed = false;
+    this.#reapDead();
+    this.#arm();
+  };
+
+  /** Completes every async job whose slot the workers put on the done ring. */
+  #drain(): void {
+    const ring = this.region.done;
+    for (let j = ring.pop(); j >= 0; j = ring.pop()) {
+      const p = this.#bySlot[j];
+      if (p) this.#complete(p);
+    }
+  }
+
+  /** Reads the outcome of a job whose last task finished, frees its slot and scope, settles it. */
+  #complete(p: Pending): void {
+    const jobs = this.region.jobs;
+    const slot = p.slot;
+    const status = jobs.load(slot, J_STATUS) as Status;
+    let err: unknown;
+    let value: unknown;
+    if (status === Status.TRAPPED) err = new KernelTrapError(p.spec.name, jobs.message(slot));
+    else if (status === Status.WORKER_DIED) err = new WorkerDiedError(p.spec.name, jobs.load(slot, J_FAIL_WORKER), jobs.message(slot));
+    else if (jobs.load(slot, J_CANCEL) !== 0) err = new JobAbortedError(p.spec.name, p.signal?.reason);
+    else {
+      try {
+        value = p.spec.finish(p.state, this.ctx.mem);
+      } catch (e) {
+        err = e;
+      }
+    }
+    this.#bySlot[slot] = null;
+    this.#freeSlots.push(slot);
+    this.#settle(p, err, value);
+    // A slot and descriptors just came free: queued jobs may go now.
+    while (this.#backlog.length > 0 && !this.#closed && this.#submit(this.#backlog[0])) this.#backlog.shift();
+  }
+
+  #finishLocal(p: Pending): void {
+    let err: unknown;
+    let value: unknown;
+    if (p.signal?.aborted) err = new JobAbortedError(p.spec.name, p.signal.reason);
+    else {
+      try {
+        value = p.spec.finish(p.state, this.ctx.mem);
+      } catch (e) {
+        err = e;
+      }
+    }
+    this.#settle(p, err, value);
+  }
+
+  #settle(p: Pending, err: unknown, value?: unknown): void {
+    if (p.scope?.open) p.scope.close();
+    p.scope = null;
+    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
+    if (p.mode === Mode.ASYNC && --this.#inflightAsync === 0) this.#keepAlive.unref();
+    if (err !== undefined) p.reject(err);
+    else p.resolve(value);
+  }
+
+  // ---- workers and their supervision -----------------------------------------------------------
+
+  #spawn(i: number): Promise<void> {
+    const init: WorkerInit = {
+      memory: this.ctx.memory, module: this.ctx.module, arenaBase: this.ctx.arena.base,
+      regionBase: this.region.base, index: i, core: this.#cores[i],
+    };
+    const w = startWorker(init);
+    this.#workers[i] = w;
+    this.#reaped[i] = false;
+    Atomics.store(this.region.i32, this.region.slotWord(i, S_STATE), WorkerState.STARTING);
+    let lastError: Error | undefined;
+    w.on('error', (e) => (lastError = e));
+    this.#exited[i] = new Promise<void>((done) => w.once('exit', () => done()));
+    return new Promise<void>((resolve, reject) => {
+      const onExit = (code: number) => reject(lastError ?? new Error(`runtime worker ${i} exited during start-up (code ${code})`));
+      w.once('exit', onExit);
+      w.once('message', () => {
+        w.off('exit', onExit);
+        w.once('exit', (code) => this.#onExit(i, w, code, lastError));
+        resolve();
+      });
+    });
+  }
+
+  #onExit(i: number, w: Worker, code: number, err: Error | undefined): void {
+    if (this.#closed || this.#workers[i] !== w) return;
+    this.#reap(i, err ? `${err.name}: ${err.message}` : `exit code ${code}`);
+    this.#replaced++;
+    Atomics.add(this.region.i32, this.region.slotWord(i, S_LIFE), 1);
+    this.#spawn(i).then(
+      () => this.region.parking.wakeOne(), // tasks may have waited in its deque
+      () => { /* a replacement that cannot start leaves the slot empty; others still steal its deque */ },
+    );
+    this.#arm();
+  }
+
+  /** Workers whose state word says they died (noticed before their 'exit' event arrives). */
+  #reapDead(): void {
+    const r = this.region;
+    for (let i = 0; i < this.#workers.length; i++) {
+      if (!this.#reaped[i] && this.#workers[i] && r.slot(i, S_STATE) === WorkerState.STOPPED && !r.shutdown) {
+        this.#reap(i, 'the thread exited');
+      }
+    }
+  }
+
+  /**
+   * Accounts for dead worker i: the task it was running fails its job (WORKER_DIED) and is finished
+   * on its behalf, so the job completes; its park word is cleared so `sleepers` stays exact. Tasks
+   * still in its deque stay there: thieves take them, or its replacement pops them.
+   */
+  #reap(i: number, detail: string): void {
+    if (this.#reaped[i]) return;
+    this.#reaped[i] = true;
+    const r = this.region;
+    const w = r.i32;
+    const cur = Atomics.exchange(w, r.slotWord(i, S_CURRENT), 0);
+    if (cur !== 0) {
+      const t = cur - 1;
+      const op = r.tasks.get(t, T_OP);
+      r.jobs.fail(r.tasks.get(t, T_JOB), Status.WORKER_DIED, op, `${detail}, running '${OP_NAMES[op] ?? op}'`, i);
+      r.finishTask(t);
+    }
+    if (Atomics.load(w, r.slotWord(i, S_PARK)) === 1) r.parking.wake(i);
+  }
+}
+

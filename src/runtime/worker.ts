@@ -1,0 +1,114 @@
+/**
+ * A runtime worker thread. It instantiates the engine's compiled kernel over the shared Memory,
+ * attaches to the runtime region, pins itself (when the addon is there), says it is ready — the
+ * only message it ever sends — and then loops, never touching postMessage again:
+ *
+ *   find work: own deque (pop) → injector (pop) → steal from a random victim
+ *   found      run it (exec.ts), look again at once
+ *   none       spin for spinMicros (only the first spinner; others give up at once), then park
+ *              on our own word (park.ts) until a producer wakes us or shutdown
+ *
+ * A replacement for a dead worker starts here with the same index: it takes over the dead
+ * worker's deque (tasks still in it were stealable all along, and are now ours again to pop).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Context } from '../context.js';
+import { DEQUE_RETRY } from './deque.js';
+import { Executor } from './exec.js';
+import { pinThread } from './native.js';
+import { RING_EMPTY } from './ring.js';
+import { Region, S_CORE, S_PARKS, S_STATE, S_STEALS, WorkerState } from './region.js';
+
+export interface WorkerInit {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  arenaBase: number;
+  regionBase: number;
+  index: number;
+  /** Core to pin to, or −1. */
+  core: number;
+}
+
+const init = workerData as WorkerInit;
+const ctx = Context.attach(init.memory, init.module, init.arenaBase);
+// Made after the owner initialized the region: the region lies inside this buffer for good.
+const region = new Region(new Int32Array(init.memory.buffer), init.regionBase);
+const me = init.index;
+const owner = region.dequeOwner(me);
+const exec = new Executor(region, ctx.kernel, ctx.mem, owner, me);
+const { injector, stealers, parking } = region;
+const w = region.i32;
+const n = stealers.length;
+
+const pinned = init.core >= 0 && pinThread(init.core);
+Atomics.store(w, region.slotWord(me, S_CORE), pinned ? init.core : -1);
+// If this thread dies (process.exit in a task, an uncaught error), say so in shared memory at once:
+// an owner blocked in runSync cannot receive the 'exit' event, but it can read this word.
+process.on('exit', () => Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.STOPPED));
+
+// xorshift32 for victim choice: cheap, per thread, seeded by index so runs are reproducible.
+let seed = (0x9e3779b9 ^ (me * 0x85ebca6b)) | 0 || 1;
+function random(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return seed >>> 0;
+}
+
+const stealsWord = region.slotWord(me, S_STEALS);
+
+/** A task index, or −1 when every queue looked empty (or only contended, twice). */
+function findWork(): number {
+  let t = exec.popOwn();
+  if (t >= 0) return t;
+  t = injector.pop();
+  if (t !== RING_EMPTY) return t;
+  if (n < 2) return -1;
+  for (let round = 0; round < 2; round++) {
+    let contended = false;
+    const start = random() % n;
+    for (let k = 0; k < n; k++) {
+      let v = start + k;
+      if (v >= n) v -= n;
+      if (v === me) continue;
+      t = stealers[v].steal();
+      if (t >= 0) {
+        Atomics.add(w, stealsWord, 1);
+        return t;
+      }
+      if (t === DEQUE_RETRY) contended = true;
+    }
+    if (!contended) break; // every victim said Empty: nothing to retry
+  }
+  return -1;
+}
+
+const spinMs = region.config.spinMicros / 1000;
+const parksWord = region.slotWord(me, S_PARKS);
+const hasWork = () => region.shutdown || region.hasWork();
+
+Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.READY);
+parentPort!.postMessage({ ready: me, pinned });
+
+for (;;) {
+  let t = findWork();
+  if (t < 0) {
+    // Spin phase: the first spinner keeps looking for spinMicros; later ones only once more.
+    const others = region.enterSpin();
+    const until = performance.now() + (others === 0 ? spinMs : 0);
+    do {
+      if (region.shutdown) break;
+      t = findWork();
+    } while (t < 0 && performance.now() < until);
+    region.leaveSpin();
+  }
+  if (t >= 0) {
+    exec.run(t);
+    continue;
+  }
+  if (region.shutdown) break;
+  if (parking.park(me, hasWork)) Atomics.add(w, parksWord, 1);
+  if (region.shutdown) break;
+}
+Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.STOPPED);
+// Returning ends the thread: nothing else keeps its event loop alive.
