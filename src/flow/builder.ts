@@ -98,10 +98,17 @@ export class FlowBuilder<O extends Outputs = {}> {
   readonly #opts: FlowOptions;
   readonly #nodes: NodeDef[] = [];
   readonly #providers = new Container();
+  #baseDir = process.cwd();
 
   constructor(name: string, opts: FlowOptions = {}) {
     this.name = name;
     this.#opts = opts;
+  }
+
+  /** Directory that relative paths in task configs resolve against (default: the working directory). */
+  baseDir(dir: string): this {
+    this.#baseDir = dir;
+    return this;
   }
 
   /** A function node. `spec` is the run function itself or `{ run, after, inject, retries, timeoutMs }`. */
@@ -115,7 +122,7 @@ export class FlowBuilder<O extends Outputs = {}> {
   /** A node of a registered task type (shell, http, script, query, or a custom one). */
   task<N extends string>(name: N, type: string, config: unknown, opts: NodeOptions<keyof O & string> = {}):
     FlowBuilder<O & { [P in N]: unknown }> {
-    const run = getTaskType(type).create(config, { name, baseDir: process.cwd() });
+    const run = getTaskType(type).create(config, { name, flow: this.name, baseDir: this.#baseDir });
     this.#nodes.push(makeDef(name, type, run, opts, config));
     return this as any;
   }

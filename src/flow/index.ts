@@ -12,3 +12,7 @@ export {
   DepKind, NodeState, STATE_NAMES, isTerminal, isFinished,
   type FlowEvent, type FlowEventListener, type NodeStateName, type RunState,
 } from './types.js';
+export {
+  configureScriptPool, closeScriptPool, shellConfig, httpConfig, scriptConfig, functionConfig,
+  type ShellConfig, type ShellOutput, type HttpConfig, type HttpOutput, type ScriptConfig, type ScriptPoolOptions,
+} from './kinds/index.js';

@@ -11,6 +11,8 @@ import type { NodeFn } from './builder.js';
 export interface TaskTypeInfo {
   /** Node name. */
   name: string;
+  /** Flow name. */
+  flow: string;
   /** Directory relative paths in the config resolve against (the YAML file's directory). */
   baseDir: string;
 }
