@@ -12,3 +12,5 @@ export { arith, mulAdd, validityAnd } from './arith/index';
 export { castNumeric, castScale } from './cast/index';
 export { runtimeNoop, runtimeTrap } from './runtime/index';
 export { radixPass, radixRankPass, utf8Pass, sortGather, sortGatherUtf8 } from './sort/index';
+export { compareScalar, compareColumns, countCompare, compareUtf8, bitmapLogic, popcount } from './compare/index';
+export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFixed, takeBits, takeUtf8Size, takeUtf8 } from './filter/index';

@@ -60,3 +60,24 @@ export enum SortFlag {
   /** The input permutation is 0..n-1 and is not read (the first key of a multi-key sort). */
   IDENTITY = 4,
 }
+
+/** Comparisons (assembly/compare). BETWEEN is lo ≤ x ≤ hi (inclusive), against two scalars. */
+export enum CmpOp {
+  EQ = 0,
+  NE = 1,
+  LT = 2,
+  LE = 3,
+  GT = 4,
+  GE = 5,
+  BETWEEN = 6,
+}
+
+/** Boolean ops over bitmaps (assembly/compare `bitmapLogic`), Kleene logic when inputs have nulls. */
+export enum BoolOp {
+  AND = 0,
+  OR = 1,
+  /** a AND NOT b */
+  ANDNOT = 2,
+  /** NOT a (b is ignored) */
+  NOT = 3,
+}

@@ -4,3 +4,8 @@ export { add, sub, mul, div, neg, abs, mulAdd, arith, type Operand, type ArithOp
 export { cast, castCanFail, type CastOptions } from './cast.js';
 export type { OutputOptions } from './output.js';
 export { argsort, sortColumn, type ArgsortOptions, type SortColumnOptions } from './sort.js';
+export {
+  compare, eq, ne, lt, le, gt, ge, between, isNull, isNotNull, and, or, andNot, not, countTrue, countCompare,
+  type CompareOp, type CompareScalar, type CompareOptions, type LogicOptions,
+} from './compare.js';
+export { filter, take, type FilterOptions } from './filter.js';

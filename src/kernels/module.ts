@@ -29,6 +29,23 @@ export interface KernelExports {
   utf8Pass(offsets: number, data: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, flags: number): number;
   sortGather(dtype: number, values: number, validity: number, idx: number, n: number, out: number, outValidity: number): number;
   sortGatherUtf8(offsets: number, data: number, validity: number, idx: number, n: number, outOffsets: number, outData: number, outValidity: number): number;
+  // compare (assembly/compare): ≥ 0 number of true results, −1 unsupported op/type. Null rows give 0 bits.
+  compareScalar(op: number, dtype: number, a: number, va: number, n: number, scalars: number, out: number): number;
+  compareColumns(op: number, dtype: number, a: number, va: number, b: number, vb: number, n: number, out: number): number;
+  countCompare(op: number, dtype: number, a: number, va: number, n: number, scalars: number): number;
+  compareUtf8(op: number, offsets: number, bytes: number, va: number, n: number, needle: number, needleLen: number, out: number): number;
+  bitmapLogic(op: number, a: number, av: number, b: number, bv: number, n: number, out: number, outValid: number, counts: number): number;
+  popcount(bits: number, valid: number, n: number): number;
+  // filter (assembly/filter): rows or set bits written; −1 bad width; takeCheck: first bad position or −1.
+  filterBits(bits: number, n: number, sel: number, selValid: number, out: number): number;
+  filterFixed(width: number, values: number, n: number, sel: number, selValid: number, out: number): number;
+  filterUtf8Size(offsets: number, n: number, sel: number, selValid: number): number;
+  filterUtf8(offsets: number, bytes: number, n: number, sel: number, selValid: number, outOffsets: number, outBytes: number): number;
+  takeCheck(idx: number, idxValid: number, m: number, len: number): number;
+  takeFixed(width: number, values: number, len: number, idx: number, idxValid: number, m: number, out: number): number;
+  takeBits(bits: number, len: number, idx: number, idxValid: number, m: number, out: number): number;
+  takeUtf8Size(offsets: number, len: number, idx: number, idxValid: number, m: number, out: number): number;
+  takeUtf8(offsets: number, bytes: number, len: number, idx: number, idxValid: number, m: number, outOffsets: number, outBytes: number): number;
   [name: string]: unknown;
 }
 
