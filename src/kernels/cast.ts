@@ -80,6 +80,7 @@ type Plan =
 
 function plan(from: ColumnType, to: ColumnType): Plan {
   const fromTemporal = TEMPORAL_NAMES.has(from.name), toTemporal = TEMPORAL_NAMES.has(to.name);
+  if (toTemporal) nsPerTick(to); // validates a timestamp's unit first: a bad unit is the caller's real mistake
   const ok = (t: ColumnType, temporal: boolean) => temporal || NUMERIC_NAMES.has(t.name);
   if (!ok(from, fromTemporal) || !ok(to, toTemporal)) {
     throw new UnsupportedTypeError('cast', [typeLabel(from), typeLabel(to)]);
