@@ -87,7 +87,7 @@ export interface RuntimeStats {
   workers: number;
   morselRows: number;
   /** Per worker: tasks run, successful steals, times parked, pinned core (−1 none), replacements. */
-  perWorker: Array<{ tasks: number; steals: number; parks: number; core: number; life: number }>;
+  perWorker: Array<{ state: 'starting' | 'ready' | 'stopped'; tasks: number; steals: number; parks: number; core: number; life: number }>;
   jobsInFlight: number;
   jobsQueued: number;
   tasksInUse: number;
@@ -314,6 +314,7 @@ export class Runtime {
       workers: this.workers,
       morselRows: this.morselRows,
       perWorker: this.#workers.map((_, i) => ({
+        state: (['starting', 'ready', 'stopped'] as const)[r.slot(i, S_STATE)],
         tasks: r.slot(i, S_TASKS), steals: r.slot(i, S_STEALS), parks: r.slot(i, S_PARKS), core: r.slot(i, S_CORE), life: r.slot(i, S_LIFE),
       })),
       jobsInFlight: r.config.jobCapacity - this.#freeSlots.length,

@@ -91,6 +91,8 @@ Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.READY);
 parentPort!.postMessage({ ready: me, pinned });
 
 for (;;) {
+  // Shutdown is honoured between tasks: close() must not wait for queued work to drain.
+  if (region.shutdown) break;
   let t = findWork();
   if (t < 0) {
     // Spin phase: the first spinner keeps looking for spinMicros; later ones only once more.
