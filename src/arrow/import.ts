@@ -185,6 +185,18 @@ class Importer {
     return residentAddress(this.ctx, view, byteStart, byteLength);
   }
 
+  /**
+   * A resident bitmap of n bits at byte `bitStart / 8`, borrowed only if the bits past n in its last
+   * byte are 0 — what a copied bitmap guarantees (a slice of a longer bitmap has its neighbours' bits
+   * there, and a kernel that counts whole bytes would see them).
+   */
+  #borrowBitmap(chunks: readonly Data[], view: Uint8Array | null | undefined, bitStart: number, n: number): number {
+    if (bitStart % 8 !== 0) return -1;
+    const addr = this.#borrow(chunks, view, bitStart >>> 3, bitmapBytes(n));
+    if (addr < 0 || n % 8 === 0) return addr;
+    return this.ctx.mem.u8[addr + (n >>> 3)] >>> (n & 7) === 0 ? addr : -1;
+  }
+
   column(chunks: readonly Data[]): Column {
     const plan = planFor(this.arrowType, this.name);
     let n = 0;
@@ -218,10 +230,8 @@ class Importer {
     }
     const bytes = bitmapBytes(n);
     const d0 = chunks[0];
-    if (d0.offset % 8 === 0) {
-      const addr = this.#borrow(chunks, d0.nullBitmap, d0.offset >>> 3, bytes);
-      if (addr >= 0) return { validity: addr, nullCount };
-    }
+    const addr = this.#borrowBitmap(chunks, d0.nullBitmap, d0.offset, n);
+    if (addr >= 0) return { validity: addr, nullCount };
     const validity = this.scope.calloc(bytes);
     const dst = this.ctx.mem.u8.subarray(validity, validity + bytes);
     let pos = 0;
@@ -279,10 +289,8 @@ class Importer {
     }
     const bytes = bitmapBytes(n);
     const d0 = chunks[0];
-    if (d0 && d0.offset % 8 === 0) {
-      const addr = this.#borrow(chunks, d0.values as Uint8Array, d0.offset >>> 3, bytes);
-      if (addr >= 0) return addr;
-    }
+    const addr = d0 ? this.#borrowBitmap(chunks, d0.values as Uint8Array, d0.offset, n) : -1;
+    if (addr >= 0) return addr;
     const values = this.scope.calloc(bytes);
     const dst = this.ctx.mem.u8.subarray(values, values + bytes);
     let pos = 0;
@@ -350,24 +358,26 @@ class Importer {
    */
   #views(chunks: readonly Data[], n: number): { offsets: number; values: number } {
     let total = 0;
+    const words: Int32Array[] = [];
     for (const d of chunks) {
       const views = d.values as Uint8Array;
       if (d.length > 0 && (!views || views.length < d.length * VIEW_BYTES)) {
         this.#fail(`views buffer holds ${views?.length ?? 0} bytes, needs ${d.length * VIEW_BYTES}`);
       }
-      const dv = views ? new DataView(views.buffer, views.byteOffset, views.byteLength) : undefined;
+      const w = viewWords(views, d.length);
+      words.push(w);
+      const bufs = d.variadicBuffers;
       const bm = chunkNulls(d) > 0 ? d.nullBitmap : undefined;
       for (let i = 0; i < d.length; i++) {
         if (bm && getBit(bm, d.offset + i) === 0) continue;
-        const at = i * VIEW_BYTES;
-        const size = dv!.getInt32(at, true);
+        const size = w[4 * i];
         if (size < 0) this.#fail(`row ${i}: negative string length ${size}`);
         if (size > VIEW_INLINE) {
-          const buf = dv!.getInt32(at + 8, true);
-          const off = dv!.getInt32(at + 12, true);
-          const data = d.variadicBuffers[buf];
-          if (!data) this.#fail(`row ${i}: view points at data buffer ${buf}, there are ${d.variadicBuffers.length}`);
-          if (off < 0 || off + size > data.length) this.#fail(`row ${i}: view bytes [${off}, ${off + size}) outside data buffer ${buf} (${data.length} bytes)`);
+          const b = w[4 * i + 2];
+          const off = w[4 * i + 3];
+          const data = bufs[b];
+          if (!data) this.#fail(`row ${i}: view points at data buffer ${b}, there are ${bufs.length}`);
+          if (off < 0 || off + size > data.length) this.#fail(`row ${i}: view bytes [${off}, ${off + size}) outside data buffer ${b} (${data.length} bytes)`);
         }
         total += size;
       }
@@ -380,26 +390,28 @@ class Importer {
     const out = new Int32Array(this.ctx.mem.buffer, offsets, n + 1);
     let row = 0;
     let pos = values;
-    for (const d of chunks) {
+    chunks.forEach((d, c) => {
       const views = d.values as Uint8Array;
-      const dv = d.length > 0 ? new DataView(views.buffer, views.byteOffset, views.byteLength) : undefined;
+      const w = words[c];
+      const bufs = d.variadicBuffers;
       const bm = chunkNulls(d) > 0 ? d.nullBitmap : undefined;
       for (let i = 0; i < d.length; i++) {
         out[row + i] = pos - values;
         if (bm && getBit(bm, d.offset + i) === 0) continue;
-        const at = i * VIEW_BYTES;
-        const size = dv!.getInt32(at, true);
+        const size = w[4 * i];
         if (size <= VIEW_INLINE) {
-          // Short strings: a byte loop beats creating a subarray for a ≤ 12-byte `set`.
-          for (let k = 0; k < size; k++) u8[pos + k] = views[at + 4 + k];
+          for (let k = 0, from = 16 * i + 4; k < size; k++) u8[pos + k] = views[from + k];
         } else {
-          const off = dv!.getInt32(at + 12, true);
-          u8.set(d.variadicBuffers[dv!.getInt32(at + 8, true)].subarray(off, off + size), pos);
+          const src = bufs[w[4 * i + 2]];
+          const off = w[4 * i + 3];
+          // Short copies by hand: a subarray + set costs more than the bytes below ~64.
+          if (size < 64) for (let k = 0; k < size; k++) u8[pos + k] = src[off + k];
+          else u8.set(src.subarray(off, off + size), pos);
         }
         pos += size;
       }
       row += d.length;
-    }
+    });
     out[n] = pos - values;
     return { offsets, values };
   }
@@ -460,24 +472,14 @@ class Importer {
       if (dtype < 0) this.#fail(`the unified dictionary has ${merged.length} entries, more than any index type holds`);
       dictionary = stringColumn(this.ctx, this.scope, merged, dictName);
       codes = this.scope.alloc(n * byteWidth(dtype));
-      const view = codeView(this.ctx, dtype, codes, n);
-      // Write codes as numbers or BigInts by the view's kind (a union of typed arrays takes neither).
-      const put: (k: number, code: number) => void = view instanceof BigInt64Array || view instanceof BigUint64Array
-        ? (k, code) => { view[k] = BigInt(code); }
-        : (k, code) => { (view as Int32Array)[k] = code; };
+      const out = codeView(this.ctx, dtype, codes, n);
       let row = 0;
       for (const d of chunks) {
         if (d.length === 0) continue;
-        const remap = remaps.get(d.dictionary!)!;
         const src = d.values as Codes;
         if (!src || src.length < d.length) this.#fail(`codes buffer holds ${src?.length ?? 0} entries, needs ${d.length}`);
-        const bm = chunkNulls(d) > 0 ? d.nullBitmap : undefined;
-        for (let i = 0; i < d.length; i++) {
-          if (bm && getBit(bm, d.offset + i) === 0) { put(row + i, 0); continue; }
-          const c = Number(src[i]);
-          if (!(c >= 0 && c < remap.length)) this.#fail(`row ${row + i}: code ${c} outside its dictionary (${remap.length} entries)`);
-          put(row + i, remap[c]);
-        }
+        const bad = remapCodes(src, d.length, chunkNulls(d) > 0 ? d.nullBitmap : undefined, d.offset, remaps.get(d.dictionary!)!, out, row);
+        if (bad >= 0) this.#fail(`row ${row + bad}: code ${src[bad]} outside its dictionary (${remaps.get(d.dictionary!)!.length} entries)`);
         row += d.length;
       }
     }
@@ -488,16 +490,64 @@ class Importer {
 
   /** Every valid row's code indexes the dictionary (kernels look codes up unchecked). */
   #checkCodes(codes: Codes, validity: number, size: number): void {
-    const big = codes instanceof BigInt64Array || codes instanceof BigUint64Array;
     const u8 = this.ctx.mem.u8;
-    for (let i = 0; i < codes.length; i++) {
-      const c = big ? Number(codes[i]) : (codes[i] as number);
-      if (c >= 0 && c < size) continue;
-      // Out of range is fine in a null row (its code means nothing); look at validity only then.
-      if (validity !== 0 && ((u8[validity + (i >>> 3)] >>> (i & 7)) & 1) === 0) continue;
-      this.#fail(`row ${i}: code ${c} outside the dictionary (${size} entries)`);
+    // Out of range is fine in a null row (its code means nothing): validity is looked at only then.
+    const isNull = (i: number): boolean => validity !== 0 && ((u8[validity + (i >>> 3)] >>> (i & 7)) & 1) === 0;
+    if (codes instanceof BigInt64Array || codes instanceof BigUint64Array) {
+      for (let i = 0; i < codes.length; i++) {
+        const c = Number(codes[i]);
+        if (!(c >= 0 && c < size) && !isNull(i)) this.#fail(`row ${i}: code ${c} outside the dictionary (${size} entries)`);
+      }
+      return;
+    }
+    const c32 = codes as Int32Array;
+    for (let i = 0; i < c32.length; i++) {
+      const c = c32[i];
+      if (!(c >= 0 && c < size) && !isNull(i)) this.#fail(`row ${i}: code ${c} outside the dictionary (${size} entries)`);
     }
   }
+}
+
+/**
+ * The views of `n` rows as i32 words (4 per view). Little-endian like the views themselves (wasm
+ * and every host Node runs on are little-endian). Copied only if the views are not 4-byte aligned.
+ */
+function viewWords(views: Uint8Array | undefined, n: number): Int32Array {
+  if (!views || n === 0) return new Int32Array(0);
+  if (views.byteOffset % 4 === 0) return new Int32Array(views.buffer, views.byteOffset, n * 4);
+  return new Int32Array(views.slice(0, n * VIEW_BYTES).buffer);
+}
+
+/**
+ * out[at + i] = remap[src[i]] for the n codes of one chunk (0 in null rows). Returns the first row
+ * whose code is outside `remap`, or -1. BigInt codes (64-bit index types) go through Number().
+ */
+function remapCodes(src: Codes, n: number, nulls: Uint8Array | undefined, bitOffset: number, remap: Int32Array, out: Codes, at: number): number {
+  const bigIn = src instanceof BigInt64Array || src instanceof BigUint64Array;
+  const bigOut = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  if (!bigIn && !bigOut) {
+    // The common case, kept monomorphic-friendly: plain number codes in and out.
+    const s = src as Int32Array;
+    const o = out as Int32Array;
+    for (let i = 0; i < n; i++) {
+      if (nulls !== undefined && getBit(nulls, bitOffset + i) === 0) { o[at + i] = 0; continue; }
+      const c = s[i];
+      if (!(c >= 0 && c < remap.length)) return i;
+      o[at + i] = remap[c];
+    }
+    return -1;
+  }
+  for (let i = 0; i < n; i++) {
+    let code = 0;
+    if (nulls === undefined || getBit(nulls, bitOffset + i) === 1) {
+      const c = Number(src[i]);
+      if (!(c >= 0 && c < remap.length)) return i;
+      code = remap[c];
+    }
+    if (bigOut) (out as BigInt64Array)[at + i] = BigInt(code);
+    else (out as Int32Array)[at + i] = code;
+  }
+  return -1;
 }
 
 /** A typed view of `n` codes of type `dtype` at `addr` (over the current buffer). */

@@ -293,6 +293,15 @@ test('zero copy: a vector already in this memory is borrowed (same addresses), a
   assertSameRows(exportVector(sliced), exported.f64.slice(8, 100), 'aligned slice');
   // Unaligned slice: copied.
   assert.is.not(importVector(ctx, scope, exported.f64.slice(3, 50)).values, src.f64.values + 24);
+  // Bitmaps 512 bits (64 bytes) in: borrowed when whole bytes; when the last byte would carry the
+  // neighbours' bits past the slice, copied so those bits read 0.
+  const whole = importVector(ctx, scope, exported.bool.slice(512, 528));
+  assert.is(whole.values, src.bool.values + 64);
+  const ragged = importVector(ctx, scope, exported.bool.slice(512, 525));
+  const u8 = ctx.mem.u8;
+  if (u8[src.bool.values + 65] >>> 5 !== 0) assert.is.not(ragged.values, src.bool.values + 64);
+  assert.is(u8[ragged.values + 1] >>> 5, 0, 'bits past the length are 0');
+  assertSameRows(exportVector(ragged), exported.bool.slice(512, 525), 'ragged bool slice');
   scope.close();
   owner.close();
 });
