@@ -383,6 +383,29 @@ test('importTable: several record batches → one Batch; exportBatch gives the c
   scope.close();
 });
 
+test('Arrow IPC input: Utf8View columns (as Polars writes them) and per-batch dictionaries, read back by arrow-js', () => {
+  const r = rng(0x1bc);
+  const mk = (n: number, dict: string[]) => new A.Table({
+    s: A.vectorFromArray(randomStrings(n, r, 0.2), new A.Utf8View()),
+    d: dictionaryVector(new A.Int32(), dict, n, r, 0.2),
+  });
+  const a = mk(30, ['x', 'y']);
+  // The second batch's dictionary extends the first (a delta): same field, so the same dictionary id.
+  const b0 = mk(20, ['x', 'y', 'z']);
+  const b = new A.Table(a.schema, b0.batches.map((rb) => new A.RecordBatch(a.schema, rb.data)));
+  const src = a.concat(b);
+  const table = A.tableFromIPC(A.tableToIPC(src, 'stream'));
+  assert.is(String(table.getChild('s')!.type), 'Utf8View');
+  assert.is(table.batches.length, 2);
+  const scope = ctx.scope();
+  const batch = importTable(ctx, scope, table);
+  const back = exportBatch(batch);
+  assertSameRows(back.getChild('s')!, src.getChild('s')!, 'utf8 view via IPC');
+  assertSameRows(back.getChild('d')!, src.getChild('d')!, 'dictionary via IPC');
+  assert.equal([...exportVector(batch.column('d').dictionary!)], ['x', 'y', 'z']);
+  scope.close();
+});
+
 test(`random mixed chunks (seeded, ${Math.round(40 * SCALE)} rounds)`, () => {
   const r = rng(0x5eed);
   const all = [...FIXED_CASES.map((c) => c.make), () => new A.Bool()];
