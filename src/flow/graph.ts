@@ -47,7 +47,7 @@ export function toMermaid<O extends Outputs>(flow: Flow<O>, run?: Run<O>): strin
   return lines.join('\n') + '\n';
 }
 
-const dotId = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+const dotId = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
 export function toDot<O extends Outputs>(flow: Flow<O>, run?: Run<O>): string {
   const lines = [`digraph ${dotId(flow.name)} {`, '  rankdir=TB;', '  node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica"];'];
