@@ -9,6 +9,12 @@ export { Arena, ArenaScope, type ArenaStats } from './memory/arena.js';
 export { SharedMemory, type SharedMemoryOptions } from './memory/shared-memory.js';
 export * as kernels from './kernels/index.js';
 export {
+  Runtime, type RuntimeOptions, type RunOptions, type RuntimeStats, type JobSpec, type Planner, type TaskFields,
+} from './runtime/runtime.js';
+export * as jobs from './runtime/plans.js';
+export { topology, type Topology, type CacheSizes } from './runtime/native.js';
+export { JobAbortedError, RuntimeClosedError, WorkerDiedError } from './errors.js';
+export {
   importVector, importTable, exportVector, exportData, exportTable, exportBatch, arrowType, isContextBuffer,
   Batch, type BatchInit, type ImportOptions, type ArrowColumnInput,
 } from './arrow/index.js';
