@@ -73,7 +73,10 @@ export function exportData(col: Column): Data {
   const mem = col.ctx.mem;
   const buf = mem.buffer;
   const n = col.length;
+  // Checked before any view is made: a bad address would otherwise surface as a RangeError from a
+  // typed-array constructor (or, worse, a view of the wrong bytes). Empty buffers may sit anywhere.
   const inMemory = (what: string, addr: number, bytes: number): void => {
+    if (bytes === 0 && addr >= 0 && addr <= buf.byteLength) return;
     if (!(addr > 0 && addr + bytes <= buf.byteLength)) throw new OutOfRangeError('export', `${col.label} ${what} end`, addr + bytes, buf.byteLength);
   };
   let nullBitmap: Uint8Array | undefined;

@@ -4,7 +4,7 @@ import * as A from 'apache-arrow';
 import { Context } from '../../src/context.js';
 import { Column, DType, columnType, dictionaryType } from '../../src/column.js';
 import { allocColumn, columnFromArray } from '../../src/column-alloc.js';
-import { InvalidOptionError, LengthMismatchError, ScopeClosedError } from '../../src/errors.js';
+import { InvalidOptionError, LengthMismatchError, OutOfRangeError, ScopeClosedError } from '../../src/errors.js';
 import { Batch, exportBatch, exportTable, exportVector, importTable, importVector } from '../../src/arrow/index.js';
 import * as agg from '../../src/kernels/aggregate.js';
 import { rng } from '../helpers/rng.js';
@@ -132,6 +132,8 @@ test('exporting from a closed scope throws ScopeClosedError; a dictionary column
   const col = columnFromArray(ctx, scope, columnType('int32'), new Int32Array([1]));
   const bare = new Column(ctx, scope, { type: dictionaryType(DType.I32), length: 1, values: col.values });
   assert.throws(() => exportVector(bare), (e: unknown) => e instanceof InvalidOptionError);
+  const wild = new Column(ctx, scope, { type: columnType('float64'), length: 10, values: ctx.mem.byteLength - 8, name: 'w' });
+  assert.throws(() => exportVector(wild), (e: unknown) => e instanceof OutOfRangeError && /'w'/.test(e.message));
   scope.close();
   assert.throws(() => exportVector(col), (e: unknown) => e instanceof ScopeClosedError);
 });
