@@ -13,7 +13,6 @@
  * can be resumed with `--resume <id>`.
  */
 import { Command, CommanderError, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,7 +70,9 @@ async function runJob(file: string, o: RunCliOptions): Promise<number> {
     (o.resume ? `, ${skipped} already completed` : '') + ` (history: ${history.workDir})\n`);
 
   const tty = o.progress && process.stdout.isTTY;
-  const bar = tty ? new cliProgress.SingleBar({
+  // cli-progress is loaded only for a terminal (startup time matters for a CLI).
+  const cliProgress = tty ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress ? new cliProgress.SingleBar({
     format: ' {bar} {value}/{total} tasks | {last}', hideCursor: true, clearOnComplete: true,
   }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(total - skipped, 0, { last: '' });

@@ -14,7 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidOptionError } from '../../errors.js';
 import { SharedCounter } from '../container.js';
@@ -39,7 +39,7 @@ export interface ScriptPoolOptions {
   atomics?: 'async' | 'disabled';
 }
 
-let pool: Piscina | undefined;
+let pool: Promise<Piscina> | undefined;
 let poolOpts: ScriptPoolOptions = {};
 
 /** Sets the options of the pool (call before the first script node runs; closes an existing pool). */
@@ -48,14 +48,19 @@ export async function configureScriptPool(opts: ScriptPoolOptions): Promise<void
   poolOpts = opts;
 }
 
-export function scriptPool(): Piscina {
-  if (pool) return pool;
+/** The pool, created on first use (piscina is loaded only then: the CLI starts faster without it). */
+export function scriptPool(): Promise<Piscina> {
+  return (pool ??= createPool());
+}
+
+async function createPool(): Promise<Piscina> {
+  const { Piscina } = await import('piscina');
   const threads = poolOpts.threads ?? Math.max(1, Math.min(4, availableParallelism()));
   if (!(threads >= 1)) throw new InvalidOptionError('threads', threads, 'a number ≥ 1');
   const memory = poolOpts.memory ?? new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
   // Under tsx (tests, dev) the worker is the .ts source; built, it is the .js beside this file.
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  pool = new Piscina({
+  return new Piscina({
     filename: new URL(`./script-worker${ext}`, import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
@@ -63,14 +68,13 @@ export function scriptPool(): Piscina {
     atomics: poolOpts.atomics ?? 'async',
     workerData: { memory },
   });
-  return pool;
 }
 
 /** Stops the pool's threads (the CLI does this at exit; a live pool keeps the process running). */
 export async function closeScriptPool(): Promise<void> {
   const p = pool;
   pool = undefined;
-  await p?.destroy();
+  if (p) await (await p.catch(() => undefined))?.destroy();
 }
 
 export const scriptTask: TaskType<z.output<typeof scriptConfig>> = {
@@ -86,7 +90,7 @@ export const scriptTask: TaskType<z.output<typeof scriptConfig>> = {
         else throw new InvalidOptionError(`inject '${k}' in script node '${ctx.node}'`, typeof v, 'a SharedCounter (only shared memory crosses threads)');
       }
       const task: ScriptTask = { module: url, exportName: cfg.export, input: ctx.inputs, config: cfg.params, counters };
-      return scriptPool().run(task, { signal: ctx.signal });
+      return scriptPool().then((p) => p.run(task, { signal: ctx.signal }));
     };
   },
 };
