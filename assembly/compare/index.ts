@@ -89,6 +89,24 @@ import { lanes, at, word, tailWord } from '../util';
 }
 
 /**
+ * countCompare's body for a whole valid block of 4- or 8-byte lanes: the lane masks (−1 / 0) are
+ * subtracted from per-lane counters, three ops per vector instead of packing bits that are only
+ * going to be counted. (Narrow lanes would overflow their counters; they pack, 16 or 8 bits a mask.)
+ */
+// @ts-ignore: decorator
+@inline function countBlock<T>(op: i32, pa: usize, y: v128, z: v128, acc: v128): v128 {
+  for (let off: usize = 0; off < 64 * sizeof<T>(); off += 64) {
+    const m0 = cmpVec<T>(op, bias<T>(v128.load(pa + off)), y, z);
+    const m1 = cmpVec<T>(op, bias<T>(v128.load(pa + off, 16)), y, z);
+    const m2 = cmpVec<T>(op, bias<T>(v128.load(pa + off, 32)), y, z);
+    const m3 = cmpVec<T>(op, bias<T>(v128.load(pa + off, 48)), y, z);
+    if (sizeof<T>() == 8) acc = i64x2.sub(acc, i64x2.add(i64x2.add(m0, m1), i64x2.add(m2, m3)));
+    else acc = i32x4.sub(acc, i32x4.add(i32x4.add(m0, m1), i32x4.add(m2, m3)));
+  }
+  return acc;
+}
+
+/**
  * The generic compare driver. `scalar`: the second operand is the scalar(s) at `scalars`, else the
  * column at pb. `write`: store the bitmap at `out` (false: only count — the fused countCompare).
  * va / vb: validity bitmaps or 0; their AND masks the result. Returns the number of true results.
@@ -106,9 +124,14 @@ import { lanes, at, word, tailWord } from '../util';
     z = bias<T>(v128.splat<T>(zs));
   }
   let count = 0;
+  let acc = v128.splat<i64>(0); // countBlock's lane counters (i64x2 or i32x4: n < 2^31 fits either)
   const blocks = n >>> 6;
   for (let b = 0; b < blocks; b++) {
     const valid = word(va, b) & word(vb, b);
+    if (!write && scalar && sizeof<T>() >= 4 && valid == <u64>-1) {
+      acc = countBlock<T>(op, at<T>(pa, b << 6), y, z, acc);
+      continue;
+    }
     let w: u64 = 0;
     // An all-null block is skipped: its results are 0 whatever the values hold.
     if (valid != 0) {
@@ -133,6 +156,10 @@ import { lanes, at, word, tailWord } from '../util';
       for (let k = 0; k < (rem + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
     }
     count += <i32>popcnt(w);
+  }
+  if (!write && scalar && sizeof<T>() >= 4) {
+    if (sizeof<T>() == 8) count += <i32>(i64x2.extract_lane(acc, 0) + i64x2.extract_lane(acc, 1));
+    else count += i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
   }
   return count;
 }
