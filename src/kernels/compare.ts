@@ -268,16 +268,28 @@ function compareDictionary(opName: string, op: CmpOp, col: Column, s: string, op
   if (dict === undefined) throw new UnsupportedTypeError(opName, [col.label], 'the dictionary column has no dictionary');
   assertUtf8InMemory(opName, dict);
   const codes: number[] = [];
-  stringsOf(dict).forEach((w, k) => { if (w === s) codes.push(k); });
-  if (codes.length === 0) return constResult(opName, col, op === CmpOp.NE, opts);
+  const nullCodes: number[] = [];
+  stringsOf(dict).forEach((w, k) => {
+    if (w === s) codes.push(k);
+    else if (w === null) nullCodes.push(k);
+  });
   const asCodes = new Column(col.ctx, col.scope, { type: columnType(codeTypeName(col.type.dtype)), length: col.length, values: col.values, validity: col.validity, nullCount: col.nullCount });
-  let out = runPlan(opName, asCodes, { kind: 'kernel', op, lo: codes[0], hi: 0 }, opts);
+  const { kernel } = col.ctx;
+  const n = col.length;
+  const code = (c: number, kop: CmpOp, o: CompareOptions) => runPlan(opName, asCodes, { kind: 'kernel', op: kop, lo: c, hi: 0 }, o);
+  const into = (bop: BoolOp, dst: Column, src: Column) => guard(opName, () => kernel.bitmapLogic(bop, dst.values, 0, src.values, 0, n, dst.values, 0, 0));
+  const out = codes.length === 0 ? constResult(opName, col, op === CmpOp.NE, opts) : code(codes[0], op, opts);
   // A dictionary may repeat a string (Arrow allows it): eq is the OR over its codes, ne the AND.
-  for (const code of codes.slice(1)) {
-    const more = runPlan(opName, asCodes, { kind: 'kernel', op, lo: code, hi: 0 }, { ...opts, scope: out.scope });
-    guard(opName, () => col.ctx.kernel.bitmapLogic(op === CmpOp.EQ ? BoolOp.OR : BoolOp.AND, out.values, 0, more.values, 0, out.length, out.values, 0, 0));
-  }
-  return out;
+  for (const c of codes.slice(1)) into(op === CmpOp.EQ ? BoolOp.OR : BoolOp.AND, out, code(c, op, { ...opts, scope: out.scope }));
+  if (nullCodes.length === 0) return out;
+  // Rows whose code points at a null dictionary entry are null rows: `keep` is true on rows that
+  // are valid and point at a non-null entry; it masks the values and is the result's validity.
+  const keep = code(nullCodes[0], CmpOp.NE, { scope: out.scope, nullAsFalse: true });
+  for (const c of nullCodes.slice(1)) into(BoolOp.AND, keep, code(c, CmpOp.NE, { scope: out.scope, nullAsFalse: true }));
+  into(BoolOp.AND, out, keep);
+  if (opts.nullAsFalse) return out;
+  const validCount = guard(opName, () => kernel.popcount(keep.values, 0, n));
+  return finish(col, out.scope, n, out.values, keep.values, n - validCount);
 }
 
 const CODE_TYPES: Partial<Record<DType, 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'>> = {

@@ -196,8 +196,11 @@ test('dictionary eq/ne a string: looked up on the host; missing and repeated dic
     const words = ['red', 'green', '', 'blue', 'green', null];
     for (const s of ['red', 'green', '', 'blue', 'purple']) {
       for (const op of ['eq', 'ne'] as const) {
-        const want = codes.map((c, i) => (!valid[i] ? null : op === 'eq' ? words[c] === s : words[c] !== s));
+        // Code 5 points at a null dictionary entry: those rows are null too.
+        const want = codes.map((c, i) => (!valid[i] || words[c] === null ? null : op === 'eq' ? words[c] === s : words[c] !== s));
         checkResult(cmp.compare(op, col, s), want, false, `dict ${DType[dt]} ${op} '${s}'`);
+        checkResult(cmp.compare(op, col, s, { nullAsFalse: true }), want, true, `dict ${DType[dt]} ${op} '${s}' nullAsFalse`);
+        assert.is(cmp.countCompare(col, op, s), want.filter((w) => w === true).length);
       }
     }
     assert.throws(() => cmp.lt(col, 'red'), (e: unknown) => e instanceof UnsupportedTypeError);
