@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'ERR_UNKNOWN_COLUMN'
   | 'ERR_EXPR_TYPE'
   | 'ERR_QUERY_INVALID'
+  | 'ERR_FILE_FORMAT'
+  | 'ERR_ENGINE_CLOSED'
+  | 'ERR_QUERY_ABORTED'
   // pipeline layer (src/flow, src/cli)
   | 'ERR_FLOW_CYCLE'
   | 'ERR_FLOW_UNKNOWN_DEP'

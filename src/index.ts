@@ -18,6 +18,16 @@ export {
   importVector, importTable, exportVector, exportData, exportTable, exportBatch, arrowType, isContextBuffer,
   Batch, type BatchInit, type ImportOptions, type ArrowColumnInput,
 } from './arrow/index.js';
+export { Engine, EngineClosedError, type EngineOptions, type ReadOptions } from './engine/engine.js';
+export { Query, GroupedQuery, type SortSpec, type JoinOptions, type WriteOptions, type WriteResult } from './engine/query.js';
+export {
+  col, lit, count, sum, min, max, mean, countDistinct, Expr, AggExpr, UnknownColumnError, ExprTypeError,
+  type ExprLike, type LitValue,
+} from './engine/expr.js';
+export { QueryError } from './engine/plan.js';
+export { QueryAbortedError } from './engine/exec.js';
+export { MemoryDataset, ScanDataset, type Dataset } from './engine/dataset.js';
+export { FileFormatError } from './engine/io/ipc.js';
 export {
   AetherError, ArenaOutOfMemory, ArrowImportError, InvalidOptionError, KernelTrapError,
   LengthMismatchError, OutOfRangeError, ScopeClosedError, UnknownOpError, UnsupportedTypeError,

@@ -108,6 +108,11 @@ interface Plan {
   type: ColumnType;
 }
 
+/** The column type an Arrow type imports as (throws ArrowImportError for types we cannot take). */
+export function columnTypeOf(type: DataType, name?: string): ColumnType {
+  return planFor(type, name).type;
+}
+
 /** Our type for an Arrow type, or ArrowImportError. */
 function planFor(type: DataType, name: string | undefined): Plan {
   const reject = (detail: string): never => { throw new ArrowImportError(name, String(type), detail); };

@@ -36,6 +36,8 @@ export class QueryError extends AetherError {
 }
 
 export interface LogicalPlan {
+  /** The input the plan reads (a Dataset; opaque here so plans stay plain data). */
+  readonly source?: unknown;
   readonly sourceSchema: Schema;
   readonly sourceLabel: string;
   readonly steps: readonly Step[];
@@ -66,7 +68,7 @@ export function aggType(a: AggExpr, t: ColumnType | undefined, where: string): C
   }
 }
 
-export function plan(sourceSchema: Schema, sourceLabel: string, steps: readonly Step[]): LogicalPlan {
+export function plan(sourceSchema: Schema, sourceLabel: string, steps: readonly Step[], source?: unknown): LogicalPlan {
   const schemas: Schema[] = [];
   let schema: Schema = sourceSchema;
   steps.forEach((step, i) => {
@@ -74,7 +76,7 @@ export function plan(sourceSchema: Schema, sourceLabel: string, steps: readonly 
     schema = applyStep(schema, step, where);
     schemas.push(schema);
   });
-  return { sourceSchema, sourceLabel, steps, schemas, output: schema };
+  return { source, sourceSchema, sourceLabel, steps, schemas, output: schema };
 }
 
 function need(schema: Schema, name: string): ColumnType {

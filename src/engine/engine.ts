@@ -1,0 +1,240 @@
+/**
+ * The engine users import: `const engine = await Engine.start(); engine.query(await engine.read(f))…`.
+ *
+ * One engine = one shared Memory (fixed maximum), one arena, one kernel instance on this thread.
+ * Datasets and query results each own an arena scope. A result Table's buffers are views of the
+ * shared memory; its scope stays open until `engine.release(table)` or, as a safety net, until every
+ * buffer view of the table has been garbage-collected (FinalizationRegistry).
+ */
+import { extname } from 'node:path';
+import { RecordBatch, Table } from 'apache-arrow';
+import { Batch } from '../arrow/batch.js';
+import { exportBatch } from '../arrow/export.js';
+import { importTable } from '../arrow/import.js';
+import { Context } from '../context.js';
+import { AetherError, InvalidOptionError } from '../errors.js';
+import type { ArenaScope } from '../memory/arena.js';
+import { MemoryDataset, ScanDataset, type Dataset } from './dataset.js';
+import { execute } from './exec.js';
+import type { Schema } from './expr.js';
+import { FileFormatError, readIpcBatches, readIpcSchema, writeIpc } from './io/ipc.js';
+import type { LogicalPlan } from './plan.js';
+import { Query, type QueryRunner, type WriteOptions, type WriteResult } from './query.js';
+import { schemaFromArrow, schemaOf } from './schema.js';
+
+export interface EngineOptions {
+  /** Fixed maximum of the shared memory in bytes (≤ 4 GiB). Default 4 GiB. */
+  memoryLimit?: number;
+  /** Initial memory in bytes. Default 16 MiB; grows on demand up to the limit. */
+  initialMemory?: number;
+}
+
+export interface ReadOptions {
+  /** Override the format chosen from the file extension. */
+  format?: 'arrow' | 'arrows' | 'parquet' | 'csv';
+}
+
+export class EngineClosedError extends AetherError {
+  constructor() {
+    super('ERR_ENGINE_CLOSED', 'the engine is closed');
+  }
+}
+
+/** Closes a result's scope once every buffer view of the result is unreachable. */
+class ResultKeeper {
+  readonly #live = new Map<number, { scope: ArenaScope; views: number }>();
+  readonly #registry = new FinalizationRegistry<number>((id) => this.#drop(id));
+  readonly #byTable = new WeakMap<object, number>();
+  #next = 1;
+
+  track(table: Table, scope: ArenaScope): void {
+    const id = this.#next++;
+    let views = 0;
+    for (const batch of table.batches) {
+      for (const child of batch.data.children) {
+        for (const buf of [child.values, child.nullBitmap, child.valueOffsets, child.dictionary?.data[0]?.values]) {
+          if (buf) {
+            this.#registry.register(buf, id);
+            views++;
+          }
+        }
+      }
+    }
+    this.#live.set(id, { scope, views });
+    this.#byTable.set(table, id);
+    if (views === 0) this.#close(id);
+  }
+
+  release(table: Table): boolean {
+    const id = this.#byTable.get(table);
+    if (id === undefined || !this.#live.has(id)) return false;
+    this.#close(id);
+    return true;
+  }
+
+  #drop(id: number): void {
+    const e = this.#live.get(id);
+    if (e && --e.views <= 0) this.#close(id);
+  }
+
+  #close(id: number): void {
+    const e = this.#live.get(id);
+    this.#live.delete(id);
+    if (e && e.scope.open) e.scope.close();
+  }
+
+  closeAll(): void {
+    for (const id of [...this.#live.keys()]) this.#close(id);
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+}
+
+export class Engine implements QueryRunner {
+  readonly ctx: Context;
+  readonly #results = new ResultKeeper();
+  readonly #datasets = new Set<MemoryDataset>();
+  #closed = false;
+
+  private constructor(ctx: Context) {
+    this.ctx = ctx;
+  }
+
+  static async start(opts: EngineOptions = {}): Promise<Engine> {
+    const ctx = Context.create({ maxBytes: opts.memoryLimit, initialBytes: opts.initialMemory });
+    return new Engine(ctx);
+  }
+
+  #check(): void {
+    if (this.#closed) throw new EngineClosedError();
+  }
+
+  /** An apache-arrow Table as a dataset in the engine's memory (copied once). */
+  fromArrow(table: Table | RecordBatch, label = 'arrow table'): MemoryDataset {
+    this.#check();
+    const scope = this.ctx.scope();
+    try {
+      const batch = importTable(this.ctx, scope, table);
+      const ds = new MemoryDataset(label, schemaOf(batch), [batch], scope);
+      this.#datasets.add(ds);
+      return ds;
+    } catch (e) {
+      scope.close();
+      throw e;
+    }
+  }
+
+  /** Reads a whole file into the engine's memory (.arrow/.feather/.arrows; Parquet and CSV follow). */
+  async read(path: string, opts: ReadOptions = {}): Promise<MemoryDataset> {
+    this.#check();
+    const format = formatOf(path, opts.format);
+    const scope = this.ctx.scope();
+    try {
+      const batches: Batch[] = [];
+      let schema: Schema | undefined;
+      for await (const rb of this.#open(path, format)()) {
+        const b = importTable(this.ctx, scope, rb);
+        schema ??= schemaOf(b);
+        batches.push(b);
+      }
+      if (!schema) schema = schemaFromArrow(await readIpcSchema(path));
+      const ds = new MemoryDataset(path, schema, batches, scope);
+      this.#datasets.add(ds);
+      return ds;
+    } catch (e) {
+      scope.close();
+      throw e;
+    }
+  }
+
+  /** A file read batch by batch on every run: inputs larger than memory stream through. */
+  async scan(path: string, opts: ReadOptions = {}): Promise<Dataset> {
+    this.#check();
+    const format = formatOf(path, opts.format);
+    const schema = schemaFromArrow(await readIpcSchema(path));
+    return new ScanDataset(path, schema, this.#open(path, format), (rb, scope) => importTable(this.ctx, scope, rb));
+  }
+
+  #open(path: string, format: string): (signal?: AbortSignal) => AsyncIterable<RecordBatch> {
+    if (format === 'arrow' || format === 'arrows') return (signal) => readIpcBatches(path, signal);
+    throw new FileFormatError(path, `reading ${format} is not implemented yet (supported: .arrow, .feather, .arrows)`);
+  }
+
+  /** Starts a lazy query over a dataset (or an apache-arrow Table, imported first). */
+  query(source: Dataset | Table): Query {
+    this.#check();
+    const ds = source instanceof Table ? this.fromArrow(source) : source;
+    return new Query(this, ds);
+  }
+
+  /** Frees a result Table's memory now (its vectors must not be used afterwards). */
+  release(table: Table): boolean {
+    return this.#results.release(table);
+  }
+
+  async collectPlan(source: Dataset, p: LogicalPlan, signal?: AbortSignal): Promise<Table> {
+    this.#check();
+    const scope = this.ctx.scope();
+    try {
+      const batch = await execute(this.ctx, source, p, scope, signal);
+      const table = exportBatch(batch);
+      this.#results.track(table, scope);
+      return table;
+    } catch (e) {
+      if (scope.open) scope.close();
+      throw e;
+    }
+  }
+
+  async *streamPlan(source: Dataset, p: LogicalPlan, signal?: AbortSignal): AsyncIterable<RecordBatch> {
+    const table = await this.collectPlan(source, p, signal);
+    try {
+      for (const b of table.batches) yield b;
+    } finally {
+      this.release(table);
+    }
+  }
+
+  async writePlan(source: Dataset, p: LogicalPlan, path: string, opts: WriteOptions = {}): Promise<WriteResult> {
+    const format = formatOf(path, opts.format);
+    const table = await this.collectPlan(source, p, opts.signal);
+    try {
+      if (format === 'arrow' || format === 'arrows') {
+        const bytes = await writeIpc(path, table, format);
+        return { path, rows: table.numRows, bytes };
+      }
+      throw new InvalidOptionError('format', format, "'arrow' or 'arrows' (Parquet and CSV writers follow)");
+    } finally {
+      this.release(table);
+    }
+  }
+
+  /** Live result tables not yet released (for tests and leak checks). */
+  get liveResults(): number {
+    return this.#results.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#results.closeAll();
+    for (const ds of this.#datasets) ds.release();
+    this.#datasets.clear();
+  }
+}
+
+const EXT: Record<string, 'arrow' | 'arrows' | 'parquet' | 'csv'> = {
+  '.arrow': 'arrow', '.feather': 'arrow', '.ipc': 'arrow', '.arrows': 'arrows', '.parquet': 'parquet', '.csv': 'csv',
+};
+
+function formatOf(path: string, given?: string): 'arrow' | 'arrows' | 'parquet' | 'csv' {
+  if (given !== undefined) {
+    if (!['arrow', 'arrows', 'parquet', 'csv'].includes(given)) throw new InvalidOptionError('format', given, "'arrow', 'arrows', 'parquet' or 'csv'");
+    return given as 'arrow';
+  }
+  const f = EXT[extname(path).toLowerCase()];
+  if (!f) throw new InvalidOptionError('path', path, 'a file ending in .arrow, .feather, .arrows, .parquet or .csv (or pass { format })');
+  return f;
+}

@@ -1,0 +1,121 @@
+/**
+ * Arrow IPC in and out (apache-arrow's reader and writer): the file format (.arrow / .feather, with a
+ * footer) and the stream format (.arrows). Reading goes batch by batch through RecordBatchReader, so
+ * a scan never holds more than one record batch of the file in JS memory.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { RecordBatchReader, RecordBatchFileWriter, RecordBatchStreamWriter, type RecordBatch, type Schema as ArrowSchema, type Table } from 'apache-arrow';
+import { AetherError } from '../../errors.js';
+
+/** A file that is not readable as the format its name promises: names the file and, where known, the batch. */
+export class FileFormatError extends AetherError {
+  constructor(readonly file: string, readonly detail: string, readonly batch?: number, readonly row?: number) {
+    super('ERR_FILE_FORMAT', `${file}: ${detail}${batch !== undefined ? ` (record batch ${batch})` : ''}${row !== undefined ? ` (row ${row})` : ''}`);
+  }
+}
+
+const MAGIC = 'ARROW1';
+
+/** True for the IPC file format (magic at both ends), false for the stream format. */
+async function isFileFormat(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    await fh.read(head, 0, 6, 0);
+    return head.toString('latin1') === MAGIC;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The schema of an IPC file or stream, from its first message (no batches read). */
+export async function readIpcSchema(path: string): Promise<ArrowSchema> {
+  for await (const reader of ipcReaders(path)) {
+    return reader.schema;
+  }
+  throw new FileFormatError(path, 'no Arrow IPC schema message (empty or not an Arrow file)');
+}
+
+async function* ipcReaders(path: string): AsyncGenerator<RecordBatchReader> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (e) {
+    throw new FileFormatError(path, `cannot open: ${(e as Error).message}`);
+  }
+  if (size === 0) throw new FileFormatError(path, 'empty file');
+  try {
+    if (await isFileFormat(path)) {
+      // The file format needs random access to its footer; apache-arrow reads it from a buffer.
+      const { readFile } = await import('node:fs/promises');
+      const reader = RecordBatchReader.from(await readFile(path)) as RecordBatchReader;
+      reader.open();
+      yield reader;
+      return;
+    }
+    const reader = await RecordBatchReader.from(createReadStream(path));
+    await reader.open();
+    yield reader as RecordBatchReader;
+  } catch (e) {
+    if (e instanceof AetherError) throw e;
+    throw new FileFormatError(path, `not a readable Arrow IPC file or stream: ${(e as Error).message}`);
+  }
+}
+
+/** The record batches of an IPC file or stream, one at a time; corrupt input → FileFormatError naming the batch. */
+export async function* readIpcBatches(path: string, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  let index = 0;
+  for await (const reader of ipcReaders(path)) {
+    // Sync readers (file format from a buffer) and async ones (stream format) both iterate with await.
+    const iter = (reader as unknown as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]
+      ? (reader as unknown as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]()
+      : ((reader as unknown as Iterable<RecordBatch>)[Symbol.iterator]() as unknown as AsyncIterator<RecordBatch>);
+    for (;;) {
+      signal?.throwIfAborted();
+      let r: IteratorResult<RecordBatch>;
+      try {
+        r = await iter.next();
+      } catch (e) {
+        throw new FileFormatError(path, `corrupt record batch: ${(e as Error).message}`, index);
+      }
+      if (r.done) break;
+      validateBatch(path, r.value, index);
+      yield r.value;
+      index++;
+    }
+  }
+}
+
+/**
+ * apache-arrow trusts the lengths in a message; a truncated or corrupted body can yield buffers
+ * shorter than the batch claims. Check what the importer will read so the error names the batch.
+ */
+function validateBatch(path: string, rb: RecordBatch, index: number): void {
+  for (let i = 0; i < rb.numCols; i++) {
+    const child = rb.getChildAt(i);
+    if (!child) continue;
+    for (const d of child.data) {
+      if (d.length !== rb.numRows && rb.numRows !== 0 && child.data.length === 1) {
+        throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' has ${d.length} rows, batch has ${rb.numRows}`, index);
+      }
+      const v = d.values as ArrayLike<unknown> | undefined;
+      const width = (d.type as { bitWidth?: number }).bitWidth;
+      if (v && d.valueOffsets === undefined && typeof width === 'number' && width >= 8 && v.length < d.length) {
+        throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' values are truncated (${v.length} of ${d.length})`, index);
+      }
+      if (d.valueOffsets && d.valueOffsets.length < d.length + 1) {
+        throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' offsets are truncated`, index);
+      }
+    }
+  }
+}
+
+/** Writes a Table as an IPC file (format 'arrow') or stream ('arrows'); returns bytes written. */
+export async function writeIpc(path: string, table: Table, format: 'arrow' | 'arrows'): Promise<number> {
+  const { writeFile } = await import('node:fs/promises');
+  const writer = format === 'arrow' ? RecordBatchFileWriter.writeAll(table) : RecordBatchStreamWriter.writeAll(table);
+  const bytes = await writer.toUint8Array();
+  await writeFile(path, bytes);
+  return bytes.byteLength;
+}

@@ -1,0 +1,286 @@
+/**
+ * The executor's view of the kernels: each plan operation as one call over columns, with the
+ * engine's conventions (results in the given scope, SQL null semantics) applied in one place.
+ */
+import { Batch } from '../arrow/batch.js';
+import { exportData } from '../arrow/export.js';
+import { importVector } from '../arrow/import.js';
+import { Column, byteWidth, columnType, typeLabel, type ColumnType } from '../column.js';
+import { allocColumn, bitmapBytes, columnFromArray, columnFromStrings } from '../column-alloc.js';
+import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
+import * as agg from '../kernels/aggregate.js';
+import { arith as arithKernel, type ArithOpName } from '../kernels/arith.js';
+import { cast as castKernel } from '../kernels/cast.js';
+import { and, between as betweenKernel, compare as compareKernel, isNotNull, isNull as isNullKernel, not as notKernel, or, type CompareOp } from '../kernels/compare.js';
+import { filter as filterKernel, take as takeKernel } from '../kernels/filter.js';
+import { groupBy, groupIds, type GroupAggOp } from '../kernels/groupby.js';
+import { argsort as argsortKernel } from '../kernels/sort.js';
+import type { ArenaScope } from '../memory/arena.js';
+import type { AggName, LitValue, Schema } from './expr.js';
+import type { Step } from './plan.js';
+import { Vector } from 'apache-arrow';
+
+export interface AggArg {
+  name: string;
+  op: AggName;
+  col: Column | undefined;
+}
+
+/** Same buffers, another logical type of the same width (date32 ↔ int32, timestamp ↔ int64, …). */
+function relabel(c: Column, type: ColumnType): Column {
+  if (byteWidth(c.type.dtype) !== byteWidth(type.dtype) || c.type.name === 'utf8' || type.name === 'utf8') {
+    throw new UnsupportedTypeError('relabel', [typeLabel(c.type), typeLabel(type)], 'only same-width numeric/temporal types');
+  }
+  return new Column(c.ctx, c.scope, { type, length: c.length, values: c.values, validity: c.validity, nullCount: c.nullCount, name: c.name });
+}
+
+/** Nulls become false: what WHERE keeps. */
+function selection(c: Column, scope: ArenaScope): Column {
+  if (c.validity === 0) return c;
+  return and(c, isNotNull(c, { scope }), { scope });
+}
+
+/** Rows [start, start + n). Zero-copy when start is a multiple of 8 (bitmaps stay byte-aligned). */
+function slice(c: Column, start: number, n: number, scope: ArenaScope): Column {
+  if (start === 0 && n === c.length) return c;
+  if (start % 8 === 0 && c.type.name !== 'bool') {
+    const w = byteWidth(c.type.dtype);
+    const nulls = c.validity === 0 ? 0 : countNulls(c, start, n);
+    return new Column(c.ctx, c.scope, {
+      type: c.type,
+      length: n,
+      values: c.type.name === 'utf8' ? c.values : c.values + start * w,
+      offsets: c.type.name === 'utf8' ? c.offsets + start * 4 : 0,
+      validity: nulls === 0 ? 0 : c.validity + start / 8,
+      nullCount: nulls,
+      dictionary: c.dictionary,
+      name: c.name,
+    });
+  }
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = start + i;
+  return takeKernel(c, columnFromArray(c.ctx, scope, columnType('int32'), idx), { scope });
+}
+
+function countNulls(c: Column, start: number, n: number): number {
+  let nulls = 0;
+  for (let i = start; i < start + n; i++) if (!c.isValid(i)) nulls++;
+  return nulls;
+}
+
+/** A constant column of n rows (a literal used where a column is needed: derive, aggregate). */
+function broadcast(value: LitValue, type: ColumnType, n: number, scope: ArenaScope, like: Column): Column {
+  const ctx = like.ctx;
+  if (value === null) {
+    const c = allocColumn(ctx, scope, type.name === 'dictionary' ? columnType('utf8') : type, n, { validity: true });
+    if (c.type.name !== 'utf8') ctx.mem.u8.fill(0, c.values, c.values + n * byteWidth(c.type.dtype));
+    else ctx.mem.i32.fill(0, c.offsets >>> 2, (c.offsets >>> 2) + n + 1);
+    return new Column(ctx, scope, { type: c.type, length: n, values: c.values, offsets: c.offsets, validity: c.validity, nullCount: n });
+  }
+  if (typeof value === 'string') return columnFromStrings(ctx, scope, new Array<string>(n).fill(value));
+  if (typeof value === 'boolean') return constBool(value, n, scope, like);
+  const c = allocColumn(ctx, scope, type, n);
+  const buf = ctx.mem.buffer;
+  switch (type.dtype) {
+    case 3: new BigInt64Array(buf, c.values, n).fill(BigInt(value)); break;
+    case 7: new BigUint64Array(buf, c.values, n).fill(BigInt(value)); break;
+    default: {
+      const view = ({ 0: Int8Array, 1: Int16Array, 2: Int32Array, 4: Uint8Array, 5: Uint16Array, 6: Uint32Array, 8: Float32Array, 9: Float64Array } as unknown as Record<number, Float64ArrayConstructor>)[type.dtype];
+      new view(buf, c.values, n).fill(Number(value));
+    }
+  }
+  return c;
+}
+
+function constBool(value: boolean | null, n: number, scope: ArenaScope, like: Column): Column {
+  const c = allocColumn(like.ctx, scope, columnType('bool'), n, { validity: value === null });
+  if (value === true) {
+    const u8 = like.ctx.mem.u8;
+    u8.fill(0xff, c.values, c.values + bitmapBytes(n));
+  }
+  return value === null ? new Column(like.ctx, scope, { type: c.type, length: n, values: c.values, validity: c.validity, nullCount: n }) : c;
+}
+
+const GROUP_OPS = new Set<AggName>(['count', 'sum', 'min', 'max', 'mean']);
+
+/**
+ * Aggregates (with keys: hash/dense group-by; without: the scalar aggregate kernels). `count()`
+ * without an argument counts rows.
+ */
+function aggregate(keys: readonly Column[], args: readonly AggArg[], rows: number, scope: ArenaScope, any: Column | undefined): { keys: Column[]; values: Column[] } {
+  if (keys.length > 0) {
+    for (const a of args) {
+      if (!GROUP_OPS.has(a.op)) throw new InvalidOptionError(`agg ${a.name}`, a.op, 'count, sum, min, max or mean with groupBy (countDistinct works without groupBy)');
+    }
+    const specs = args.map((a) => ({ op: a.op as GroupAggOp, col: a.col ?? keys[0], star: a.col === undefined }));
+    const r = groupBy(keys, specs.map((s) => ({ op: s.star ? 'count' : s.op, col: s.col })), { scope });
+    const values = r.results.map((c, i) => {
+      if (!specs[i].star) return c;
+      // count(*) counts rows, nulls in the key included: the group sizes.
+      return groupSizes(keys, r.groups, scope, c);
+    });
+    return { keys: r.keys, values };
+  }
+  const ctx = (any ?? args.find((a) => a.col)?.col)?.ctx;
+  if (!ctx) throw new InvalidOptionError('agg', 'no input columns', 'at least one column in the input');
+  const values = args.map((a) => {
+    const c = a.col;
+    let v: number | bigint | null;
+    let t: ColumnType;
+    switch (a.op) {
+      case 'count': v = BigInt(c ? agg.count(c) : rows); t = columnType('int64'); break;
+      case 'countDistinct': v = BigInt(countDistinct(c as Column, scope)); t = columnType('int64'); break;
+      case 'mean': v = agg.mean(c as Column); t = columnType('float64'); break;
+      case 'sum': {
+        const s = agg.sum(c as Column);
+        const ct = (c as Column).type;
+        t = ct.name === 'float32' || ct.name === 'float64' ? columnType('float64') : ct.name === 'uint64' ? columnType('uint64') : columnType('int64');
+        v = s === null ? null : t.name === 'float64' ? Number(s) : BigInt(s);
+        break;
+      }
+      default: {
+        const col = c as Column;
+        v = a.op === 'min' ? agg.min(col) : agg.max(col);
+        t = col.type;
+      }
+    }
+    return scalarColumn(ctx, v, t, scope);
+  });
+  return { keys: [], values };
+}
+
+function groupSizes(keys: readonly Column[], groups: number, scope: ArenaScope, fallback: Column): Column {
+  // The group-by kernel counts non-null values; count(*) wants rows. With no null in the first key
+  // those agree; otherwise count a key column with no nulls by construction: the group ids.
+  if (keys[0].validity === 0) return fallback;
+  const ids = groupIds(keys, { scope });
+  const r = groupBy(keys, [{ op: 'count', col: ids.ids }], { scope });
+  void groups;
+  return r.results[0];
+}
+
+function countDistinct(c: Column, scope: ArenaScope): number {
+  if (c.length === 0) return 0;
+  const g = groupIds([c], { scope });
+  // Null is a group of its own in groupIds; COUNT(DISTINCT) ignores it.
+  return c.nullCount > 0 ? g.groups - 1 : g.groups;
+}
+
+function scalarColumn(ctx: Column['ctx'], v: number | bigint | null, t: ColumnType, scope: ArenaScope): Column {
+  const valid = [v !== null];
+  switch (t.name) {
+    case 'float64': return columnFromArray(ctx, scope, t, Float64Array.of(v === null ? 0 : Number(v)), valid);
+    case 'float32': return columnFromArray(ctx, scope, t, Float32Array.of(v === null ? 0 : Number(v)), valid);
+    case 'int64': case 'date64': case 'timestamp': return columnFromArray(ctx, scope, t, BigInt64Array.of(v === null ? 0n : BigInt(v)), valid);
+    case 'uint64': return columnFromArray(ctx, scope, t, BigUint64Array.of(v === null ? 0n : BigInt(v)), valid);
+    case 'int32': case 'date32': return columnFromArray(ctx, scope, t, Int32Array.of(v === null ? 0 : Number(v)), valid);
+    case 'int16': return columnFromArray(ctx, scope, t, Int16Array.of(v === null ? 0 : Number(v)), valid);
+    case 'int8': return columnFromArray(ctx, scope, t, Int8Array.of(v === null ? 0 : Number(v)), valid);
+    case 'uint32': return columnFromArray(ctx, scope, t, Uint32Array.of(v === null ? 0 : Number(v)), valid);
+    case 'uint16': return columnFromArray(ctx, scope, t, Uint16Array.of(v === null ? 0 : Number(v)), valid);
+    case 'uint8': return columnFromArray(ctx, scope, t, Uint8Array.of(v === null ? 0 : Number(v)), valid);
+    default: throw new UnsupportedTypeError('aggregate', [typeLabel(t)]);
+  }
+}
+
+/** Hash join: the right side is the build side. Null keys never match (SQL). */
+function join(left: Batch, step: Extract<Step, { kind: 'join' }>, right: Batch, scope: ArenaScope): Batch {
+  const n = left.length;
+  const m = right.length;
+  const lk = step.on.map(([l]) => left.column(l));
+  const rk = step.on.map(([, r]) => right.column(r));
+  // One id space for both sides: group ids over the concatenated keys (right rows first).
+  const both = lk.map((l, i) => concatColumns([rk[i], castLike(l, rk[i], scope)], scope));
+  const ids = groupIds(both, { scope });
+  const id = new Int32Array(ids.ids.ctx.mem.buffer, ids.ids.values, n + m).slice();
+  const hasNull = (cols: Column[], i: number) => cols.some((c) => !c.isValid(i));
+  // Bucket the right rows by id (counting sort), skipping null keys.
+  const start = new Int32Array(ids.groups + 1);
+  for (let r = 0; r < m; r++) if (!hasNull(rk, r)) start[id[r] + 1]++;
+  for (let g = 0; g < ids.groups; g++) start[g + 1] += start[g];
+  const fill = start.slice(0, ids.groups);
+  const rows = new Int32Array(start[ids.groups]);
+  for (let r = 0; r < m; r++) if (!hasNull(rk, r)) rows[fill[id[r]]++] = r;
+  const li: number[] = [];
+  const ri: number[] = [];
+  for (let l = 0; l < n; l++) {
+    const g = id[m + l];
+    const lo = hasNull(lk, l) ? 0 : start[g];
+    const hi = hasNull(lk, l) ? 0 : start[g + 1];
+    if (lo === hi) {
+      if (step.how === 'left') { li.push(l); ri.push(-1); }
+      continue;
+    }
+    for (let k = lo; k < hi; k++) { li.push(l); ri.push(rows[k]); }
+  }
+  const ctx = left.columns[0]?.ctx ?? right.columns[0].ctx;
+  const lidx = columnFromArray(ctx, scope, columnType('int32'), Int32Array.from(li));
+  const rvalid = ri.map((r) => r >= 0);
+  const ridx = columnFromArray(ctx, scope, columnType('int32'), Int32Array.from(ri, (r) => Math.max(r, 0)), rvalid);
+  const out: Array<[string, Column]> = [];
+  for (const [name, c] of left) out.push([name, takeKernel(c, lidx, { scope })]);
+  const sameNamed = new Set(step.on.filter(([l, r]) => l === r).map(([, r]) => r));
+  for (const [name, c] of right) if (!sameNamed.has(name)) out.push([name, takeKernel(c, ridx, { scope })]);
+  return new Batch(out, li.length);
+}
+
+function castLike(c: Column, like: Column, scope: ArenaScope): Column {
+  if (c.type.name === like.type.name) return c;
+  if (c.type.name === 'dictionary' || c.type.name === 'utf8' || like.type.name === 'utf8' || like.type.name === 'dictionary') {
+    return c; // concat handles utf8 ↔ dictionary via Arrow's unification
+  }
+  return castKernel(c, like.type, { scope });
+}
+
+/** Concatenates columns of one type (one copy through Arrow chunks). */
+function concatColumns(cols: Column[], scope: ArenaScope): Column {
+  const datas = cols.map((c) => exportData(c));
+  const types = new Set(cols.map((c) => c.type.name));
+  if (types.size > 1) {
+    // utf8 with dictionary: decode the dictionary side to utf8 first.
+    const strs = cols.map((c) => (c.type.name === 'utf8' ? exportData(c) : exportData(toUtf8(c, scope))));
+    return importVector(cols[0].ctx, scope, new Vector(strs), { copy: true });
+  }
+  return importVector(cols[0].ctx, scope, new Vector(datas), { copy: true });
+}
+
+function toUtf8(c: Column, scope: ArenaScope): Column {
+  const v = new Vector([exportData(c)]);
+  const s: Array<string | null> = [];
+  for (let i = 0; i < v.length; i++) s.push(v.get(i) as string | null);
+  return columnFromStrings(c.ctx, scope, s);
+}
+
+function argsort(keys: Column[], descending: boolean[], nullsFirst: boolean[], scope: ArenaScope): Column {
+  return argsortKernel(keys, { descending, nullsFirst, scope });
+}
+
+function emptyBatch(schema: Schema, scope: ArenaScope): Batch {
+  void scope;
+  throw new InvalidOptionError('source', [...schema.keys()].join(', '), 'at least one record batch');
+}
+
+export const ops = {
+  relabel,
+  selection,
+  filter: (c: Column, sel: Column, scope: ArenaScope) => filterKernel(c, sel, { scope }),
+  take: (c: Column, idx: Column, scope: ArenaScope) => takeKernel(c, idx, { scope }),
+  slice,
+  broadcast,
+  constBool,
+  arith: (op: ArithOpName, a: Column | number | bigint, b: Column | number | bigint | undefined, scope: ArenaScope) => arithKernel(op, a, b, { scope }),
+  cast: (c: Column, t: ColumnType, scope: ArenaScope) => castKernel(c, t, { scope }),
+  compare: (op: CompareOp, a: Column, b: Column | LitValue, scope: ArenaScope) => {
+    if (b === null) throw new UnsupportedTypeError(op, [a.label, 'null'], 'comparing with null is always null; use isNull()');
+    if (typeof b === 'boolean') throw new UnsupportedTypeError(op, [a.label, 'bool'], 'compare bool columns with and / or / not');
+    return compareKernel(op, a, b, { scope });
+  },
+  between: (c: Column, lo: LitValue, hi: LitValue, scope: ArenaScope) => betweenKernel(c, lo as number | bigint, hi as number | bigint, { scope }),
+  logic: (op: 'and' | 'or', a: Column, b: Column, scope: ArenaScope) => (op === 'and' ? and(a, b, { scope }) : or(a, b, { scope })),
+  not: (c: Column, scope: ArenaScope) => notKernel(c, { scope }),
+  isNull: (c: Column, negate: boolean, scope: ArenaScope) => (negate ? isNotNull(c, { scope }) : isNullKernel(c, { scope })),
+  aggregate,
+  argsort,
+  join,
+  emptyBatch,
+};
