@@ -17,23 +17,27 @@
 // Buffers (all from the host's arena; the kernel never allocates):
 //
 //   perm      n × i32   in: the current permutation (unless IDENTITY) · out: the new one
-//   tmpPerm   n × i32   scratch
-//   keys      n × K     scratch (K = u32 for ≤ 4-byte values, u64 for 8-byte values)
-//   tmpKeys   n × K     scratch
+//   tmpPerm   n × i32   scratch for the null rows
+//   recs      n × R     scratch: (key, row) records. R = u64 (key << 32 | row) for 32-bit keys,
+//   tmpRecs   n × R     16 bytes (key u64, row u32, pad) for 64-bit keys
 //   hist      passes × 2^digitBits × u32   scratch: one histogram per digit, all filled in one read
+//
+// Why records and not a key array plus a row array: a scatter pass writes into 2^digitBits
+// places at once; with one record per element that is one write stream per bucket instead of
+// two, which is what the caches and write-combining buffers run out of first. A 64-bit-key record
+// moves as one v128 load/store.
 //
 // Steps:
 //   1. null count: n − popcount(validity) (the permutation holds every row once, so it is the
 //      count over the column).
-//   2. gather + transform + histogram, one pass over the permutation: a valid row's key goes to
-//      keys[vb + j] and its row id to tmpPerm[vb + j]; a null row goes to tmpPerm[nb + z]. With
-//      nulls first vb = nulls, nb = 0; else vb = 0, nb = valid. That is the stable partition.
+//   2. gather + transform + histogram, one pass over the permutation: a valid row's record goes to
+//      recs[j], a null row to tmpPerm[z], both in permutation order — the stable partition.
 //   3. per digit, least significant first: skip it if one bucket holds every key (read in O(1):
 //      the bucket of the first key's digit has count m); else turn the histogram into start
-//      offsets and scatter (key, row) pairs from one buffer pair to the other. The last scatter
-//      writes only rows (its keys are never read again).
-//   4. the rows end in tmpPerm or perm depending on how many scatters ran; copy what is needed so
-//      the whole result is in perm.
+//      offsets and scatter the records to the other buffer. The last scatter writes only the
+//      rows, straight into their final place in perm.
+//   4. nulls go to perm[0, nulls) (nulls first) or perm[valid, n) (nulls last); valid rows fill
+//      the rest (if no digit needed a scatter, the records are copied out in order).
 
 import { DType, SortFlag } from '../shared/codes';
 import { at, word, tailWord } from '../util';
@@ -101,6 +105,22 @@ function popcountBitmap(bitmap: usize, n: i32): i32 {
   return c + <i32>popcnt(tailWord(bitmap, n));
 }
 
+/** Byte address of record i (8 bytes for 32-bit keys, 16 for 64-bit keys). */
+// @ts-ignore: decorator
+@inline function recAt<K>(p: usize, i: i32): usize {
+  return p + (<usize>i << (sizeof<K>() == 4 ? 3 : 4));
+}
+
+// @ts-ignore: decorator
+@inline function keyOf<K>(p: usize): K {
+  return sizeof<K>() == 4 ? <K>(load<u64>(p) >> 32) : <K>load<u64>(p);
+}
+
+// @ts-ignore: decorator
+@inline function rowOf<K>(p: usize): i32 {
+  return sizeof<K>() == 4 ? load<i32>(p) : load<i32>(p, 8);
+}
+
 /**
  * Step 2: gather each row's key through the permutation, partition nulls stably, fill every digit's
  * histogram. `hasNulls`, `identity` and `useRanks` are compile-time constants at every call site,
@@ -110,20 +130,25 @@ function popcountBitmap(bitmap: usize, n: i32): i32 {
 @inline function partition<T, K>(
   hasNulls: bool, identity: bool, useRanks: bool,
   values: usize, validity: usize, ranks: usize, rankCount: i32, perm: usize, n: i32,
-  keys: usize, outPerm: usize, vb: i32, nb: i32, hist: usize, passes: i32, digitBits: i32, invert: K,
+  recs: usize, nullRows: usize, hist: usize, passes: i32, digitBits: i32, invert: K,
 ): void {
   const mask = (<K>1 << <K>digitBits) - 1;
-  let j = vb;
-  let z = nb;
+  let j = 0;
+  let z = 0;
   for (let i = 0; i < n; i++) {
     const row = identity ? i : load<i32>(at<i32>(perm, i));
     if (hasNulls && ((load<u8>(validity + (<usize>row >>> 3)) >>> (<u32>row & 7)) & 1) == 0) {
-      store<i32>(at<i32>(outPerm, z++), row);
+      store<i32>(at<i32>(nullRows, z++), row);
       continue;
     }
     const k = loadKey<T, K>(useRanks, values, ranks, rankCount, row) ^ invert;
-    store<K>(at<K>(keys, j), k);
-    store<i32>(at<i32>(outPerm, j++), row);
+    const r = recAt<K>(recs, j++);
+    if (sizeof<K>() == 4) {
+      store<u64>(r, (<u64>k << 32) | <u64><u32>row);
+    } else {
+      store<u64>(r, <u64>k);
+      store<u64>(r, <u64><u32>row, 8);
+    }
     let h = hist;
     let kk = k;
     for (let p = 0; p < passes; p++) {
@@ -133,23 +158,34 @@ function popcountBitmap(bitmap: usize, n: i32): i32 {
       kk >>= <K>digitBits;
     }
   }
-  assert(!hasNulls || (j - vb) + (z - nb) == n, 'sort: partition lost rows');
+  assert(j + z == n, 'sort: partition lost rows');
 }
 
-/** One stable counting-sort scatter of m (key, row) pairs by the digit at `shift`. */
+/**
+ * One stable counting-sort scatter of m records by the digit at `shift`; the last one writes only
+ * rows, into `out` (perm at the valid block).
+ */
 // @ts-ignore: decorator
-@inline function scatter<K>(
-  writeKeys: bool, srcK: usize, srcP: usize, dstK: usize, dstP: usize, m: i32, shift: i32, mask: K, next: usize,
-): void {
+@inline function scatter<K>(last: bool, src: usize, dst: usize, out: usize, m: i32, shift: i32, mask: u32, next: usize): void {
   for (let i = 0; i < m; i++) {
-    const k = load<K>(at<K>(srcK, i));
-    const slot = next + (<usize>((k >> <K>shift) & mask) << 2);
-    const pos = load<u32>(slot);
-    store<u32>(slot, pos + 1);
-    // UNCHECKED: pos < m because the histogram counted exactly these m keys, so the offsets of
-    // a bucket run over [start, start + count) ⊂ [0, m).
-    if (writeKeys) store<K>(at<K>(dstK, <i32>pos), k);
-    store<i32>(at<i32>(dstP, <i32>pos), load<i32>(at<i32>(srcP, i)));
+    let slot: usize;
+    if (sizeof<K>() == 4) {
+      const rec = load<u64>(recAt<K>(src, i));
+      slot = next + (<usize>(<u32>(rec >> <u64>(32 + shift)) & mask) << 2);
+      const pos = load<u32>(slot);
+      store<u32>(slot, pos + 1);
+      // UNCHECKED: pos < m because the histogram counted exactly these m keys, so the offsets of
+      // a bucket run over [start, start + count) ⊂ [0, m).
+      if (last) store<i32>(at<i32>(out, <i32>pos), <i32>rec);
+      else store<u64>(recAt<K>(dst, <i32>pos), rec);
+    } else {
+      const rec = v128.load(recAt<K>(src, i));
+      slot = next + (<usize>(<u32>(<u64>i64x2.extract_lane(rec, 0) >> <u64>shift) & mask) << 2);
+      const pos = load<u32>(slot);
+      store<u32>(slot, pos + 1);
+      if (last) store<i32>(at<i32>(out, <i32>pos), i32x4.extract_lane(rec, 2));
+      else v128.store(recAt<K>(dst, <i32>pos), rec);
+    }
   }
 }
 
@@ -157,7 +193,7 @@ function popcountBitmap(bitmap: usize, n: i32): i32 {
 // @ts-ignore: decorator
 @inline function drive<T, K>(
   useRanks: bool, values: usize, validity: usize, ranks: usize, rankCount: i32, rankBits: i32, n: i32,
-  perm: usize, tmpPerm: usize, keys: usize, tmpKeys: usize, hist: usize, flags: i32, digitBits: i32,
+  perm: usize, tmpPerm: usize, recs: usize, tmpRecs: usize, hist: usize, flags: i32, digitBits: i32,
 ): i32 {
   const bits = useRanks ? rankBits : keyBits<T>();
   const passes = (bits + digitBits - 1) / digitBits;
@@ -173,32 +209,32 @@ function popcountBitmap(bitmap: usize, n: i32): i32 {
 
   // Step 2, one specialised loop per (nulls?, identity?) — ranks are a separate instantiation.
   if (nulls != 0) {
-    if (identity) partition<T, K>(true, true, useRanks, values, validity, ranks, rankCount, perm, n, keys, tmpPerm, vb, nb, hist, passes, digitBits, invert);
-    else partition<T, K>(true, false, useRanks, values, validity, ranks, rankCount, perm, n, keys, tmpPerm, vb, nb, hist, passes, digitBits, invert);
+    if (identity) partition<T, K>(true, true, useRanks, values, validity, ranks, rankCount, perm, n, recs, tmpPerm, hist, passes, digitBits, invert);
+    else partition<T, K>(true, false, useRanks, values, validity, ranks, rankCount, perm, n, recs, tmpPerm, hist, passes, digitBits, invert);
   } else {
-    if (identity) partition<T, K>(false, true, useRanks, values, validity, ranks, rankCount, perm, n, keys, tmpPerm, vb, nb, hist, passes, digitBits, invert);
-    else partition<T, K>(false, false, useRanks, values, validity, ranks, rankCount, perm, n, keys, tmpPerm, vb, nb, hist, passes, digitBits, invert);
+    if (identity) partition<T, K>(false, true, useRanks, values, validity, ranks, rankCount, perm, n, recs, tmpPerm, hist, passes, digitBits, invert);
+    else partition<T, K>(false, false, useRanks, values, validity, ranks, rankCount, perm, n, recs, tmpPerm, hist, passes, digitBits, invert);
   }
   if (badCode) return -2;
 
-  // Step 3 over the valid block [vb, vb + valid). Pairs start in (keys, tmpPerm).
+  // Step 3: find the last digit that is not constant; every later digit is skipped.
   const m = valid;
-  let srcK = at<K>(keys, vb), srcP = at<i32>(tmpPerm, vb);
-  let dstK = at<K>(tmpKeys, vb), dstP = at<i32>(perm, vb);
   let last = -1;
   if (m > 1) {
-    const k0 = load<K>(srcK);
+    const k0 = keyOf<K>(recs);
     for (let p = 0; p < passes; p++) {
       const h = hist + (<usize>p << (digitBits + 2));
       const d = <i32>((k0 >> <K>(p * digitBits)) & <K>(buckets - 1));
       if (load<u32>(h + (<usize>d << 2)) != <u32>m) last = p;
     }
   }
+  let src = recs, dst = tmpRecs;
+  const out = at<i32>(perm, vb);
   let scatters = 0;
   for (let p = 0; p <= last; p++) {
     const h = hist + (<usize>p << (digitBits + 2));
-    const d = <i32>((load<K>(srcK) >> <K>(p * digitBits)) & <K>(buckets - 1));
-    if (load<u32>(h + (<usize>d << 2)) == <u32>m) continue; // constant digit: the pass would be the identity
+    const d = <i32>((keyOf<K>(src) >> <K>(p * digitBits)) & <K>(buckets - 1));
+    if (p < last && load<u32>(h + (<usize>d << 2)) == <u32>m) continue; // constant digit: the pass would be the identity
     // Counts → exclusive start offsets, in place.
     let sum: u32 = 0;
     for (let b = 0; b < buckets; b++) {
@@ -208,41 +244,38 @@ function popcountBitmap(bitmap: usize, n: i32): i32 {
       sum += c;
     }
     assert(sum == <u32>m, 'sort: histogram does not match the valid count');
-    const mask = <K>(buckets - 1);
-    if (p == last) scatter<K>(false, srcK, srcP, dstK, dstP, m, p * digitBits, mask, h);
-    else scatter<K>(true, srcK, srcP, dstK, dstP, m, p * digitBits, mask, h);
-    const tk = srcK; srcK = dstK; dstK = tk;
-    const tp = srcP; srcP = dstP; dstP = tp;
+    const mask = <u32>(buckets - 1);
+    if (p == last) scatter<K>(true, src, dst, out, m, p * digitBits, mask, h);
+    else scatter<K>(false, src, dst, out, m, p * digitBits, mask, h);
+    const t = src; src = dst; dst = t;
     scatters++;
   }
 
-  // Step 4: after an odd number of scatters the valid rows are in perm, the null rows still in
-  // tmpPerm; after an even number (0 included) everything is in tmpPerm.
-  if ((scatters & 1) == 1) {
-    if (nulls != 0) memory.copy(at<i32>(perm, nb), at<i32>(tmpPerm, nb), <usize>nulls << 2);
-  } else {
-    memory.copy(perm, tmpPerm, <usize>n << 2);
+  // Step 4. Without a scatter the records are already in order (all keys equal, or m ≤ 1).
+  if (last < 0) {
+    for (let i = 0; i < m; i++) store<i32>(at<i32>(out, i), rowOf<K>(recAt<K>(recs, i)));
   }
+  if (nulls != 0) memory.copy(at<i32>(perm, nb), tmpPerm, <usize>nulls << 2);
   return scatters;
 }
 
 /** Type dispatch for plain keys. The key width follows the value width: ≤ 4 bytes → u32, else u64. */
 export function radixPass(
   dtype: i32, values: usize, validity: usize, n: i32,
-  perm: usize, tmpPerm: usize, keys: usize, tmpKeys: usize, hist: usize, flags: i32, digitBits: i32,
+  perm: usize, tmpPerm: usize, recs: usize, tmpRecs: usize, hist: usize, flags: i32, digitBits: i32,
 ): i32 {
   switch (dtype) {
-    case DType.I8: return drive<i8, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.I16: return drive<i16, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.I32: return drive<i32, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.I64: return drive<i64, u64>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U8: return drive<u8, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U16: return drive<u16, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U32: return drive<u32, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U64: return drive<u64, u64>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.F32: return drive<f32, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.F64: return drive<f64, u64>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.BOOL: return drive<bool, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
+    case DType.I8: return drive<i8, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.I16: return drive<i16, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.I32: return drive<i32, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.I64: return drive<i64, u64>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U8: return drive<u8, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U16: return drive<u16, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U32: return drive<u32, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U64: return drive<u64, u64>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.F32: return drive<f32, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.F64: return drive<f64, u64>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.BOOL: return drive<bool, u32>(false, values, validity, 0, 0, 0, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
     default: return -1;
   }
 }
@@ -250,17 +283,17 @@ export function radixPass(
 /** Dispatch for dictionary codes (integer code types): key = ranks[code], `rankBits` wide (u32 keys). */
 export function radixRankPass(
   dtype: i32, codes: usize, validity: usize, ranks: usize, rankCount: i32, rankBits: i32, n: i32,
-  perm: usize, tmpPerm: usize, keys: usize, tmpKeys: usize, hist: usize, flags: i32, digitBits: i32,
+  perm: usize, tmpPerm: usize, recs: usize, tmpRecs: usize, hist: usize, flags: i32, digitBits: i32,
 ): i32 {
   switch (dtype) {
-    case DType.I8: return drive<i8, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.I16: return drive<i16, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.I32: return drive<i32, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.I64: return drive<i64, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U8: return drive<u8, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U16: return drive<u16, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U32: return drive<u32, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
-    case DType.U64: return drive<u64, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, keys, tmpKeys, hist, flags, digitBits);
+    case DType.I8: return drive<i8, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.I16: return drive<i16, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.I32: return drive<i32, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.I64: return drive<i64, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U8: return drive<u8, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U16: return drive<u16, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U32: return drive<u32, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
+    case DType.U64: return drive<u64, u32>(true, codes, validity, ranks, rankCount, rankBits, n, perm, tmpPerm, recs, tmpRecs, hist, flags, digitBits);
     default: return -1;
   }
 }
