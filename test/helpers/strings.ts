@@ -1,13 +1,11 @@
 /**
- * Private builders for utf8 and dictionary test columns (int32 offsets + UTF-8 bytes). Used until
- * `columnFromStrings` lands in src/column-alloc.ts; then these can delegate to it.
+ * Builders for utf8 and dictionary test columns. utf8 columns come from `columnFromStrings`
+ * (src/column-alloc.ts); dictionaries are built here on top of it.
  */
-import { Column, DType, columnType, dictionaryType } from '../../src/column.js';
-import { bitmapBytes } from '../../src/column-alloc.js';
+import { Column, DType, dictionaryType } from '../../src/column.js';
+import { bitmapBytes, columnFromStrings } from '../../src/column-alloc.js';
 import type { Context } from '../../src/context.js';
 import type { ArenaScope } from '../../src/memory/arena.js';
-
-const enc = new TextEncoder();
 
 function validityOf(ctx: Context, scope: ArenaScope, n: number, valid?: ArrayLike<boolean>): { validity: number; nullCount: number } {
   if (valid === undefined) return { validity: 0, nullCount: 0 };
@@ -21,23 +19,8 @@ function validityOf(ctx: Context, scope: ArenaScope, n: number, valid?: ArrayLik
 }
 
 /** A utf8 column of `strings` (null entries are stored as empty strings and marked null). */
-export function utf8Column(ctx: Context, scope: ArenaScope, strings: ReadonlyArray<string | null>, name?: string): Column {
-  const n = strings.length;
-  const parts = strings.map((s) => enc.encode(s ?? ''));
-  const total = parts.reduce((a, p) => a + p.length, 0);
-  const offsets = scope.alloc((n + 1) * 4);
-  const values = scope.alloc(total);
-  const i32 = ctx.mem.i32;
-  let pos = 0;
-  i32[offsets >>> 2] = 0;
-  parts.forEach((p, i) => {
-    ctx.mem.u8.set(p, values + pos);
-    pos += p.length;
-    i32[(offsets >>> 2) + i + 1] = pos;
-  });
-  const { validity, nullCount } = validityOf(ctx, scope, n, strings.map((s) => s !== null));
-  return new Column(ctx, scope, { type: columnType('utf8'), length: n, values, offsets, validity, nullCount, name });
-}
+export const utf8Column = (ctx: Context, scope: ArenaScope, strings: ReadonlyArray<string | null>, name?: string): Column =>
+  columnFromStrings(ctx, scope, strings, name);
 
 /** A dictionary column: int32 (or the given code type) codes into a utf8 dictionary. */
 export function dictionaryColumn(

@@ -182,13 +182,16 @@ test('multi-key: mixed directions and null placements over mixed types, vs the r
     const words = ['', 'a', 'ab', 'b', 'é', 'z', 'aa'];
     const c = Array.from({ length: n }, () => (r() < 0.1 ? null : words[Math.floor(r() * words.length)]));
     const d = BigUint64Array.from({ length: n }, () => BigInt(Math.floor(r() * 3)) << 63n >> 1n);
+    const dict = ['kiwi', 'fig', 'kiwi', 'apple'];
+    const e = Array.from({ length: n }, () => (r() < 0.1 ? null : Math.floor(r() * dict.length)));
     const cols = [
       columnFromArray(ctx, scope, columnType('int8'), a, aValid),
       columnFromArray(ctx, scope, columnType('float64'), b, bValid),
       utf8Column(ctx, scope, c),
+      dictionaryColumn(ctx, scope, dict, e, DType.U16),
       columnFromArray(ctx, scope, columnType('uint64'), d),
     ];
-    const vals: Val[][] = [valsOf(a, aValid), valsOf(b, bValid), c, valsOf(d)];
+    const vals: Val[][] = [valsOf(a, aValid), valsOf(b, bValid), c, e.map((x) => (x === null ? null : dict[x])), valsOf(d)];
     for (let trial = 0; trial < 4; trial++) {
       const desc = vals.map(() => r() < 0.5);
       const nullsFirst = vals.map(() => r() < 0.5);
