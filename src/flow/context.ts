@@ -12,7 +12,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 export class FlowContext {
-  readonly #vars: Map<string, unknown>;
+  /** Created on first write or on a copy: most runs of no-op nodes never touch their context. */
+  #vars: Map<string, unknown> | undefined;
   /** The run this context belongs to (a branch keeps its run's id). */
   readonly runId: string;
   /** `''` for a run's own context; `'3'`, `'3.1'` … for fan-out branches (index path). */
@@ -21,32 +22,32 @@ export class FlowContext {
   constructor(runId: string, init?: Iterable<[string, unknown]> | Record<string, unknown>, branch = '') {
     this.runId = runId;
     this.branch = branch;
-    this.#vars = init === undefined ? new Map()
+    this.#vars = init === undefined ? undefined
       : Symbol.iterator in (init as object) ? new Map(init as Iterable<[string, unknown]>)
       : new Map(Object.entries(init as Record<string, unknown>));
   }
 
   get<T = unknown>(key: string): T | undefined {
-    return this.#vars.get(key) as T | undefined;
+    return this.#vars?.get(key) as T | undefined;
   }
   set(key: string, value: unknown): this {
-    this.#vars.set(key, value);
+    (this.#vars ??= new Map()).set(key, value);
     return this;
   }
   has(key: string): boolean {
-    return this.#vars.has(key);
+    return this.#vars?.has(key) ?? false;
   }
   delete(key: string): boolean {
-    return this.#vars.delete(key);
+    return this.#vars?.delete(key) ?? false;
   }
   /** A plain copy of the variables (for logs and tests). */
   snapshot(): Record<string, unknown> {
-    return Object.fromEntries(this.#vars);
+    return this.#vars ? Object.fromEntries(this.#vars) : {};
   }
   /** A child context holding a copy of this one's variables: copy on fork, never shared. */
   fork(branch: string | number): FlowContext {
     const path = this.branch === '' ? String(branch) : `${this.branch}.${branch}`;
-    return new FlowContext(this.runId, this.#vars, path);
+    return new FlowContext(this.runId, this.#vars ?? [], path);
   }
 }
 

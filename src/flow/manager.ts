@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Flow, Outputs } from './builder.js';
 import { Run, type EventSink, type RunOptions } from './run.js';
-import { isFinished, type FlowEvent, type FlowEventListener } from './types.js';
+import { NodeState, isFinished, type FlowEvent, type FlowEventListener } from './types.js';
 
 export interface RunManagerOptions {
   /** Runs executing at once; further `start`s queue. Default: unlimited. */
@@ -156,11 +156,11 @@ export class RunManager {
     if (run.state === 'completed') st.runs.completed++;
     else if (run.state === 'failed') st.runs.failed++;
     else st.runs.cancelled++;
-    const c = run.counts();
-    st.nodes.completed += c.COMPLETED - run.resumed;
-    st.nodes.failed += c.FAILED;
-    st.nodes.skipped += c.SKIPPED;
-    st.nodes.cancelled += c.CANCELLED;
+    const c = run.countsByState();
+    st.nodes.completed += c[NodeState.COMPLETED] - run.resumed;
+    st.nodes.failed += c[NodeState.FAILED];
+    st.nodes.skipped += c[NodeState.SKIPPED];
+    st.nodes.cancelled += c[NodeState.CANCELLED];
     st.nodes.retried += run.retries;
     this.#finished.push(run);
     while (this.#finished.length > this.retainFinished) {

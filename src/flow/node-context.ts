@@ -11,21 +11,24 @@ import type { Run } from './run.js';
 export class NodeContext<O extends Outputs = Outputs> {
   readonly #run: Run<O>;
   readonly #i: number;
-  /** Aborted when the run is cancelled or this attempt times out. */
-  readonly signal: AbortSignal;
+  readonly #signal: AbortSignal | undefined;
   /** Injected services by name (only the ones the node declared in `inject`). */
   readonly services: Readonly<Record<string, any>>;
   /** 1 for the first attempt. */
   readonly attempt: number;
 
-  constructor(run: Run<O>, i: number, signal: AbortSignal, services: Record<string, any>, attempt: number) {
+  constructor(run: Run<O>, i: number, signal: AbortSignal | undefined, services: Record<string, any>, attempt: number) {
     this.#run = run;
     this.#i = i;
-    this.signal = signal;
+    this.#signal = signal;
     this.services = services;
     this.attempt = attempt;
   }
 
+  /** Aborted when the run is cancelled or this attempt times out. */
+  get signal(): AbortSignal {
+    return this.#signal ?? this.#run.signal;
+  }
   get node(): string {
     return this.#run.flow.nodes[this.#i].name;
   }

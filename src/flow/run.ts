@@ -25,6 +25,7 @@
 import fastq from 'fastq';
 import type { done as FastqDone, queue as FastqQueue } from 'fastq';
 import { randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { NodeTimeoutError, RunCancelledError } from '../errors.js';
 import type { Flow, Outputs } from './builder.js';
 import { Container, RunServices } from './container.js';
@@ -88,9 +89,12 @@ function call(l: FlowEventListener, e: FlowEvent): void {
   try { l(e); } catch (err) { process.emitWarning(`aetherflow: event listener threw: ${(err as Error)?.stack ?? err}`); }
 }
 const EMPTY: Readonly<Record<string, any>> = Object.freeze({});
+// Run ids: time (base36) + a per-process random tag + a counter. Unique across processes sharing a
+// history database, sortable by start time, and cheap (no crypto call per run: 10 000 runs start at once).
+const procTag = randomBytes(3).toString('hex') + (threadId ? threadId.toString(36) : '');
 let idCounter = 0;
 export function newRunId(): string {
-  return `${Date.now().toString(36)}-${(idCounter++ & 0xfff).toString(36)}${randomBytes(3).toString('hex')}`;
+  return `${Date.now().toString(36)}-${procTag}${(idCounter++).toString(36)}`;
 }
 
 // ---- the trampoline (see the module doc) --------------------------------------------------------
@@ -176,9 +180,10 @@ export class Run<O extends Outputs = Outputs> {
   #status: RunState = 'queued';
   #failed = false;
   #error: unknown;
-  readonly #ctl = new AbortController();
+  /** Created on first use: most runs never need a signal and an AbortController is not free. */
+  #ctl: AbortController | undefined;
   readonly #opts: RunOptions;
-  readonly #services: RunServices;
+  #services: RunServices | undefined;
   /** name → container that provides it (flow providers first, then the run's container). */
   #providers: Map<string, Container> | undefined;
   #scope: { close(): void } | undefined;
@@ -206,7 +211,6 @@ export class Run<O extends Outputs = Outputs> {
     this.endAt = new Float64Array(n);
     this.#outputs = new Array(n);
     this.#remaining = n;
-    this.#services = new RunServices(this.id);
     this.#onFinish = onFinish;
     this.#sink = sink;
     this.#onEvent = opts.onEvent;
@@ -223,8 +227,9 @@ export class Run<O extends Outputs = Outputs> {
   get error(): unknown {
     return this.#error;
   }
+  /** Aborted (reason RunCancelledError) when the run is cancelled. */
   get signal(): AbortSignal {
-    return this.#ctl.signal;
+    return (this.#ctl ??= new AbortController()).signal;
   }
   get scope(): unknown {
     return this.#scope;
@@ -255,9 +260,16 @@ export class Run<O extends Outputs = Outputs> {
   }
   /** Node counts by state. */
   counts(): Record<NodeStateName, number> {
-    const c = Object.fromEntries(STATE_NAMES.map((s) => [s, 0])) as Record<NodeStateName, number>;
-    for (let i = 0; i < this.#state.length; i++) c[STATE_NAMES[this.#state[i]]]++;
+    const n = this.countsByState();
+    const c = {} as Record<NodeStateName, number>;
+    STATE_NAMES.forEach((s, k) => (c[s] = n[k]));
     return c;
+  }
+  /** Node counts indexed by NodeState. */
+  countsByState(): Uint32Array {
+    const n = new Uint32Array(STATE_NAMES.length);
+    for (let i = 0; i < this.#state.length; i++) n[this.#state[i]]++;
+    return n;
   }
   /** Attempts that failed and were retried. */
   get retries(): number {
@@ -319,7 +331,7 @@ export class Run<O extends Outputs = Outputs> {
   #cancel(reason: string, final: 'cancelled' | 'failed'): void {
     if (isFinished(this.#status)) return;
     const err = new RunCancelledError(this.id, reason);
-    this.#ctl.abort(err);
+    (this.#ctl ??= new AbortController()).abort(err);
     this.#q.kill();
     if (this.#timers) { for (const t of this.#timers) clearTimeout(t); this.#timers.clear(); }
     const t = now();
@@ -446,7 +458,7 @@ export class Run<O extends Outputs = Outputs> {
     const out: Record<string, any> = {};
     let wait: Promise<unknown>[] | undefined;
     for (const name of names) {
-      const v = this.#providers!.get(name)!.resolve(name, this.#services);
+      const v = this.#providers!.get(name)!.resolve(name, (this.#services ??= new RunServices(this.id)));
       if (v instanceof Promise) (wait ??= []).push(v.then((x) => (out[name] = x)));
       else out[name] = v;
     }
@@ -457,12 +469,12 @@ export class Run<O extends Outputs = Outputs> {
     if (this.#state[i] !== NodeState.RUNNING) { release(this, cb); return; } // cancelled while resolving services
     const def = this.flow.nodes[i];
     const token = this.#tokens[i];
-    let signal = this.#ctl.signal;
+    let signal: AbortSignal | undefined; // undefined: the node reads the run's signal, lazily
     let timer: NodeJS.Timeout | undefined;
     let nodeCtl: AbortController | undefined;
     if (def.timeoutMs > 0) {
       nodeCtl = new AbortController();
-      signal = AbortSignal.any([this.#ctl.signal, nodeCtl.signal]);
+      signal = AbortSignal.any([this.signal, nodeCtl.signal]);
     }
     const ctx = new NodeContext<O>(this, i, signal, services, attempt);
     let r: unknown;
@@ -498,7 +510,7 @@ export class Run<O extends Outputs = Outputs> {
     const def = this.flow.nodes[i];
     const t = now();
     this.endAt[i] = t;
-    if (!ok && this.#attempts[i] <= def.retries && !this.#ctl.signal.aborted) {
+    if (!ok && this.#attempts[i] <= def.retries && !this.#ctl?.signal.aborted) {
       const delay = Math.min(def.maxRetryDelayMs, def.retryDelayMs * def.backoff ** (this.#attempts[i] - 1));
       this.#state[i] = NodeState.PENDING;
       this.#retries++;
@@ -612,9 +624,10 @@ export class Run<O extends Outputs = Outputs> {
       this.#resolveDone(this);
     };
     // perRun services are disposed before `done` resolves, so "run ended" means "its services are gone".
-    if (this.#services.values.size && this.#providers) {
+    const services = this.#services;
+    if (services && services.values.size && this.#providers) {
       const byContainer = new Set(this.#providers.values());
-      Promise.all([...byContainer].map((c) => c.disposeRun(this.#services).catch((e) => e)))
+      Promise.all([...byContainer].map((c) => c.disposeRun(services).catch((e) => e)))
         .then((errs) => { const e = errs.find((x) => x !== undefined); if (e && !this.#error) this.#error = e; end(); });
     } else {
       end();

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { main } from '../../src/cli/main.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-cli-'));
@@ -63,7 +64,7 @@ test('run: exit 0, plain progress lines, summary table, history', async () => {
   assert.match(r.stdout, /node\s+type\s+state/);
   assert.match(r.stdout, /run [\w-]+ COMPLETED in .* — 2 completed/);
   const id = lines[0].split(' ')[1];
-  const h = await cli(['history', ok, '--run', id]);
+  const h = await inProcess(['history', ok, '--run', id]);
   assert.is(h.code, 0, h.stderr);
   assert.match(h.stdout, new RegExp(`run ${id} completed`));
   assert.match(h.stdout, /COMPLETED hello .*hello\.json/);
@@ -78,25 +79,48 @@ test('run: a failing node → exit 1, its error and logs shown, downstream skipp
   assert.match(r.stdout, /FAILED in/);
 });
 
-test('validate / graph / bad input exit codes', async () => {
-  const [v, vb, g, gd, missing, unknown, badResume] = await Promise.all([
-    cli(['validate', ok]), cli(['validate', bad]), cli(['graph', ok]), cli(['graph', ok, '--format', 'dot']),
-    cli(['run', join(dir, 'nope.yaml')]), cli(['frobnicate']), cli(['run', ok, '--resume', 'no-such-run']),
-  ]);
+/** Runs `main` in-process (no tsx start-up per case), capturing what it writes. */
+async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = process.stdout.write, err = process.stderr.write;
+  let stdout = '', stderr = '';
+  process.stdout.write = ((b: string) => { stdout += b; return true; }) as typeof out;
+  process.stderr.write = ((b: string) => { stderr += b; return true; }) as typeof err;
+  try {
+    const code = await main(['node', 'aetherflow', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+test('validate / graph / history / bad input exit codes', async () => {
+  const v = await inProcess(['validate', ok]);
   assert.is(v.code, 0);
   assert.match(v.stdout, /ok .*ok\.yaml: job 'ok', 2 tasks \(shell\)/);
+  const vb = await inProcess(['validate', bad]);
   assert.is(vb.code, 2);
   assert.match(vb.stderr, /bad\.yaml:7:\d+\s+tasks\[0\]\.config\.timeout_ms: Invalid input: expected number, received string/);
+  const g = await inProcess(['graph', ok]);
   assert.is(g.code, 0);
   assert.match(g.stdout, /^flowchart TD\n/);
   assert.match(g.stdout, /n0 --> n1/);
+  const gd = await inProcess(['graph', ok, '--format', 'dot']);
   assert.match(gd.stdout, /^digraph "ok" \{/);
   assert.match(gd.stdout, /"hello" -> "world";/);
+  const gx = await inProcess(['graph', ok, '--format', 'png']);
+  assert.is(gx.code, 2);
+  const missing = await inProcess(['run', join(dir, 'nope.yaml')]);
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /nope\.yaml/);
+  const unknown = await inProcess(['frobnicate']);
   assert.is(unknown.code, 2);
+  const badResume = await inProcess(['run', ok, '--resume', 'no-such-run']);
   assert.is(badResume.code, 2);
   assert.match(badResume.stderr, /no run 'no-such-run'/);
+  const hist = await inProcess(['history', ok]);
+  assert.is(hist.code, 0);
+  assert.match(hist.stdout, /completed/);
 });
 
 test.run();

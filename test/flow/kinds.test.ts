@@ -101,9 +101,9 @@ test('script: runs on a warm piscina thread with the shared memory and a shared 
   const hits = c.sharedCounter('hits');
   const b = flow('sc').baseDir(here)
     .node('make', () => [1, 2, 3, 4])
-    .task('s1', 'script', { module: './fixtures/script-node.mjs', params: { scale: 10 } }, { after: ['make'], inject: ['hits'] })
-    .task('s2', 'script', { module: './fixtures/script-node.mjs' }, { after: ['make'], inject: ['hits'] })
-    .task('s3', 'script', { module: './fixtures/script-node.mjs', export: 'fail' }, { after: ['make'] });
+    .task('s1', 'script', { module: '../fixtures/flow/script-node.mjs', params: { scale: 10 } }, { after: ['make'], inject: ['hits'] })
+    .task('s2', 'script', { module: '../fixtures/flow/script-node.mjs' }, { after: ['make'], inject: ['hits'] })
+    .task('s3', 'script', { module: '../fixtures/flow/script-node.mjs', export: 'fail' }, { after: ['make'] });
   const r = await b.build({ container: c }).run();
   assert.equal(r.output('s1'), { sum: 100, shared: true, worker: true });
   assert.equal(r.output('s2'), { sum: 10, shared: true, worker: true });

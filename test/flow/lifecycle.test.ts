@@ -188,9 +188,9 @@ test('a 100 000-node chain of synchronous nodes does not overflow the stack', as
 
 test('a failure at the head of a long chain skips the rest iteratively', async () => {
   let b: any = flow('longfail').node('n0', () => { throw new Error('x'); });
-  for (let i = 1; i < 50_000; i++) b = b.node(`n${i}`, { after: [`n${i - 1}`], run: () => 1 });
+  for (let i = 1; i < 20_000; i++) b = b.node(`n${i}`, { after: [`n${i - 1}`], run: () => 1 });
   const r = await b.build().run();
-  assert.is(r.counts().SKIPPED, 49_999);
+  assert.is(r.counts().SKIPPED, 19_999);
 });
 
 test.run();

@@ -8,7 +8,7 @@ import { History } from '../../src/flow/history.js';
 
 const root = resolve(new URL('.', import.meta.url).pathname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-resume-'));
-const step = join(root, 'test/flow/fixtures/step.mjs');
+const step = join(root, 'test/fixtures/flow/step.mjs');
 const job = join(dir, 'job.yaml');
 const SLOW_MS = 800;
 writeFileSync(job, `name: resumable
