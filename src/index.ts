@@ -28,6 +28,21 @@ export { QueryError } from './engine/plan.js';
 export { QueryAbortedError } from './engine/exec.js';
 export { MemoryDataset, ScanDataset, type Dataset } from './engine/dataset.js';
 export { FileFormatError } from './engine/io/ipc.js';
+// The pipeline layer (src/flow): flows, runs, DI, YAML jobs, history.
+export {
+  flow, Flow, FlowBuilder, Run as FlowRun, RunManager, Container, SharedCounter, FlowContext, NodeContext,
+  currentContext, withContext, fanOut, registerTaskType, taskTypes, toMermaid, toDot, summaryTable,
+  configureScriptPool, closeScriptPool, NodeState, DepKind,
+  type RunOptions as FlowRunOptions, type RunState as FlowRunState, type FlowOptions, type BuildOptions,
+  type NodeOptions, type NodeSpec, type NodeFn, type DepSpec, type Provider, type ProviderScope, type FlowEvent,
+  type NodeResult, type RunStats, type RunManagerOptions, type TaskType, type NodeStateName, type BranchInfo,
+} from './flow/index.js';
+export { loadJob, parseJob, type Job } from './flow/job.js';
+export { History, registerOutputCodec, type OutputCodec } from './flow/history.js';
+export {
+  FlowValidationError, NodeTimeoutError, RunCancelledError, UnknownTaskTypeError, JobValidationError,
+  ShellExitError, HttpStatusError, type JobIssue, type FlowValidationCode,
+} from './errors.js';
 export {
   AetherError, ArenaOutOfMemory, ArrowImportError, InvalidOptionError, KernelTrapError,
   LengthMismatchError, OutOfRangeError, ScopeClosedError, UnknownOpError, UnsupportedTypeError,
