@@ -307,6 +307,31 @@ test('canaries: compareScalar / compareColumns / countCompare / compareUtf8 / bi
   scope.close();
 });
 
+test('canaries: input columns pointed into the middle of a poisoned buffer; inputs are not modified', () => {
+  const r = rng(99);
+  const scope = ctx.scope();
+  for (const n of [0, 1, 63, 64, 65, 129, 200]) {
+    // Values around the column are 1e300 / all-ones bitmap bytes: reading them would change the counts.
+    const G = 128;
+    const base = scope.alloc((n + 2 * G) * 8);
+    const f = new Float64Array(ctx.mem.buffer, base, n + 2 * G).fill(1e300);
+    const data = Float64Array.from({ length: n }, () => r() * 2 - 1);
+    f.set(data, G);
+    const vbase = scope.alloc(Math.ceil(n / 8) + 2 * G);
+    ctx.mem.u8.fill(0xff, vbase, vbase + Math.ceil(n / 8) + 2 * G);
+    const valid = randomValidity(n, r, 0.3);
+    valid.forEach((v, i) => { if (!v) ctx.mem.u8[vbase + G + (i >>> 3)] &= ~(1 << (i & 7)); });
+    const col = new Column(ctx, scope, { type: columnType('float64'), length: n, values: base + G * 8, validity: vbase + G, nullCount: valid.filter((v) => !v).length });
+    const before = ctx.mem.u8.slice(base, base + (n + 2 * G) * 8);
+    const want = Array.from(data, (x, i) => (valid[i] ? x > 0 : null));
+    checkResult(cmp.gt(col, 0), want, false, `middle n=${n}`);
+    assert.is(cmp.countCompare(col, 'gt', 0), want.filter((w) => w === true).length);
+    checkResult(cmp.lt(col, col), want.map((w) => (w === null ? null : false)), false, `middle col∘col n=${n}`);
+    assert.equal(ctx.mem.u8.slice(base, base + (n + 2 * G) * 8), before, 'input untouched');
+  }
+  scope.close();
+});
+
 // ------------------------------------------------------------------------------------------------
 // Bad input: typed errors, thrown before anything is allocated or written.
 

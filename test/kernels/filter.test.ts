@@ -259,6 +259,28 @@ test('canaries: filterFixed / filterBits / filterUtf8 / takeFixed / takeBits / t
   scope.close();
 });
 
+test('canaries: column and selection pointed into the middle of poisoned buffers', () => {
+  const r = rng(4);
+  const scope = ctx.scope();
+  for (const n of [0, 1, 63, 64, 65, 129, 200]) {
+    const G = 128;
+    const base = scope.alloc((n + 2 * G) * 4);
+    const all = new Int32Array(ctx.mem.buffer, base, n + 2 * G).fill(-7);
+    const data = Int32Array.from({ length: n }, (_, i) => i);
+    all.set(data, G);
+    const sbase = scope.alloc(Math.ceil(n / 8) + 2 * G);
+    ctx.mem.u8.fill(0xff, sbase, sbase + Math.ceil(n / 8) + 2 * G);
+    const sel = Array.from({ length: n }, () => r() < 0.5);
+    sel.forEach((v, i) => { if (!v) ctx.mem.u8[sbase + G + (i >>> 3)] &= ~(1 << (i & 7)); });
+    const col = new Column(ctx, scope, { type: columnType('int32'), length: n, values: base + G * 4 });
+    const selection = new Column(ctx, scope, { type: columnType('bool'), length: n, values: sbase + G });
+    const before = ctx.mem.u8.slice(base, base + (n + 2 * G) * 4);
+    sameRows(flt.filter(col, selection), Array.from(data).filter(keep(sel)), `middle n=${n}`);
+    assert.equal(ctx.mem.u8.slice(base, base + (n + 2 * G) * 4), before, 'input untouched');
+  }
+  scope.close();
+});
+
 // ------------------------------------------------------------------------------------------------
 // Bad input
 
