@@ -215,9 +215,9 @@ export class Region {
     this.tasks.release(t);
     if (!this.jobs.finish(job)) return;
     if (this.jobs.load(job, J_MODE) === Mode.ASYNC) {
-      // Capacity = job slots, so this push cannot fail. Pushed before `complete`: the owner, woken
-      // by the completions notify, finds the slot in the ring.
-      this.done.push(job);
+      // Capacity = job slots, so there is room (pushWait only outlasts a stalled consumer). Pushed
+      // before the completions bump: the owner, woken by that notify, finds the slot in the ring.
+      this.done.pushWait(job);
       this.jobs.complete(job);
       Atomics.add(this.i32, this.completionsWord, 1);
       Atomics.notify(this.i32, this.completionsWord);

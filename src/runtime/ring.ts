@@ -27,9 +27,16 @@
  * consistent, so "publishes" means: a thread that loads the new seq also sees the value written
  * before it.
  *
- * Not lock-free in the strict sense (Vyukov says so too): a producer stalled between its CAS and
- * its seq store makes consumers see "empty" at that slot until it resumes, even if later slots are
- * full. Nothing is lost: the stalled producer still publishes and then wakes sleepers (park.ts).
+ * Not lock-free in the strict sense (Vyukov says so too), and this matters in both directions:
+ *   - a producer stalled between its CAS and its seq store makes consumers see "empty" at that slot
+ *     until it resumes, even if later slots are full. Nothing is lost: the stalled producer still
+ *     publishes, then wakes sleepers (park.ts).
+ *   - a consumer stalled between its CAS and its seq store keeps its slot from the producers one
+ *     lap later: `push` answers "full" although the ring holds far fewer than `capacity` values.
+ *     On an oversubscribed machine a thread can be descheduled right there for a whole time slice
+ *     while the others go round the ring (the runtime stress run hit it at 984 of 8192). So a
+ *     caller that *knows* there is room (the free list, the injector, the done ring are all sized
+ *     to what can be in them) must not treat false as a lost push: it calls `pushWait`.
  */
 
 export const RING_EMPTY = -1;
@@ -103,6 +110,18 @@ export class MpmcRing {
       } else {
         pos = Atomics.load(w, b + W_ENQ); // we read a stale pos; catch up
       }
+    }
+  }
+
+  /**
+   * Pushes a value for which the caller guarantees room (see the class doc): retries while a
+   * stalled consumer still holds the slot, yielding the CPU after a few tries so that the stalled
+   * thread can run. Never returns without having pushed.
+   */
+  pushWait(value: number): void {
+    for (let tries = 0; !this.push(value); tries++) {
+      // Sleep 20 µs on a word nobody notifies (the wait times out): a plain yield of this core.
+      if (tries >= 64) Atomics.wait(this.#w, this.#b + W_CAP, this.capacity, 0.02);
     }
   }
 

@@ -133,6 +133,47 @@ function startWorker(init: WorkerInit): Worker {
   return new Worker(boot, { eval: true, workerData: init, execArgv: [] });
 }
 
+/** A FIFO queue: push at the tail, shift at the head in O(1) (Array#shift is O(n)). */
+class Fifo<T> {
+  #items: Array<T | undefined> = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(x: T): void {
+    this.#items.push(x);
+  }
+
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): T | undefined {
+    const x = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return x;
+  }
+
+  /** Removes x wherever it is (an aborted job still waiting: rare, O(n)). */
+  remove(x: T): void {
+    const i = this.#items.indexOf(x, this.#head);
+    if (i >= 0) this.#items.splice(i, 1);
+  }
+
+  drain(): T[] {
+    const out = this.#items.slice(this.#head) as T[];
+    this.#items = [];
+    this.#head = 0;
+    return out;
+  }
+}
+
 export class Runtime {
   readonly ctx: Context;
   readonly region: Region;
@@ -144,7 +185,8 @@ export class Runtime {
   readonly #reaped: boolean[];
   readonly #freeSlots: number[] = [];
   readonly #bySlot: Array<Pending | null>;
-  readonly #backlog: Pending[] = [];
+  /** Jobs waiting for a slot or descriptors, oldest first (a FIFO with a moving head: O(1) take). */
+  readonly #backlog = new Fifo<Pending>();
   readonly #keepAlive: NodeJS.Timeout;
   readonly #spinMs: number;
   #inflightAsync = 0;
@@ -247,8 +289,7 @@ export class Runtime {
           if (p.slot >= 0) this.region.jobs.cancel(p.slot); // workers stop at the next morsel
           else {
             // Still queued here: never reached shared memory, so it ends at once.
-            const i = this.#backlog.indexOf(p);
-            if (i >= 0) this.#backlog.splice(i, 1);
+            this.#backlog.remove(p);
             this.#settle(p, new JobAbortedError(p.spec.name, signal.reason));
           }
         };
@@ -337,10 +378,9 @@ export class Runtime {
     // Wake a pending waitAsync so its promise does not dangle.
     Atomics.notify(this.region.i32, this.region.completionsWord);
     this.#drain();
-    for (const p of [...this.#bySlot, ...this.#backlog]) {
+    for (const p of [...this.#bySlot, ...this.#backlog.drain()]) {
       if (p) this.#settle(p, new RuntimeClosedError(p.spec.name));
     }
-    this.#backlog.length = 0;
     clearInterval(this.#keepAlive);
     this.#scope.close();
     if (this.#ownsContext) {
@@ -403,7 +443,8 @@ export class Runtime {
       w[rec + T_JOB] = slot;
       if (fields) for (const key in fields) w[rec + FIELD[key as keyof TaskFields]] = fields[key as keyof TaskFields]!;
       // The push publishes the record written above (plain stores before a seq-cst store).
-      r.injector.push(t);
+      // Room is guaranteed (one slot per descriptor); a false would only be a stalled consumer.
+      r.injector.pushWait(t);
       r.parking.wakeOne();
     }
     return true;
@@ -463,7 +504,7 @@ export class Runtime {
     this.#freeSlots.push(slot);
     this.#settle(p, err, value);
     // A slot and descriptors just came free: queued jobs may go now.
-    while (this.#backlog.length > 0 && !this.#closed && this.#submit(this.#backlog[0])) this.#backlog.shift();
+    while (this.#backlog.length > 0 && !this.#closed && this.#submit(this.#backlog.peek()!)) this.#backlog.shift();
   }
 
   #finishLocal(p: Pending): void {

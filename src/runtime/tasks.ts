@@ -63,8 +63,9 @@ export class TaskTable {
   }
 
   release(task: number): void {
-    // Cannot fail: there are exactly `capacity` indices and the ring holds `capacity`.
-    this.free.push(task);
+    // There are exactly `capacity` indices and the ring holds `capacity`, so there is room; a
+    // refused push only means a stalled consumer (ring.ts), which pushWait outlasts.
+    this.free.pushWait(task);
   }
 
   /** Word index of field `f` of task `t` in the i32 view (for the hot paths that read several). */

@@ -32,6 +32,24 @@ test('ring: FIFO, full and empty answers, wrap-around past 2^32 positions', () =
   assert.ok(ring.canariesIntact());
 });
 
+test('ring: a stalled consumer makes push answer full below capacity (why runtime pushes use pushWait)', () => {
+  const mem = new SharedMemory({ maxBytes: 1 << 20, initialBytes: 1 << 20 });
+  const ring = MpmcRing.init(mem.i32, 64, 4);
+  const w = mem.i32;
+  const b = 64 >>> 2;
+  assert.ok(ring.push(10));
+  // A consumer claims position 0 (its CAS on dequeuePos) and is descheduled before its seq store.
+  Atomics.add(w, b + 32, 1);
+  for (const x of [11, 12, 13]) assert.ok(ring.push(x));
+  for (const x of [11, 12, 13]) assert.is(ring.pop(), x);
+  assert.is(ring.size(), 0);
+  assert.not.ok(ring.push(14), 'slot 0 is still held by the stalled consumer');
+  // The consumer resumes: its seq store hands the slot over, and the push goes through.
+  Atomics.store(w, b + 64, 0 + 4);
+  ring.pushWait(14);
+  assert.is(ring.pop(), 14);
+});
+
 test('ring: canaries catch a stray write next to the slots', () => {
   const mem = new SharedMemory({ maxBytes: 1 << 20, initialBytes: 1 << 20 });
   const ring = MpmcRing.init(mem.i32, 128, 16);
