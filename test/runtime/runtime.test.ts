@@ -114,6 +114,19 @@ test('many jobs at once, past the job-slot capacity: all complete, results corre
   scope.close();
 });
 
+test('tiny-job stress: 100K no-op jobs through 64 job slots and 1024 descriptors, none lost', async () => {
+  const n = Math.round(100_000 * SCALE);
+  let done = 0;
+  const all: Array<Promise<void>> = [];
+  for (let i = 0; i < n; i++) all.push(rt.run(noopJob()).then(() => void done++));
+  await Promise.all(all);
+  assert.is(done, n);
+  const s = rt.stats();
+  assert.is(s.tasksInUse, 0);
+  assert.is(s.jobsInFlight, 0);
+  assert.ok(rt.region.canariesIntact());
+});
+
 test('a job scope is freed after the job, whatever the outcome', async () => {
   const scope = rt.ctx.scope();
   const col = columnFromArray(rt.ctx, scope, typeOf('float64'), new Float64Array(10_000).fill(1));
