@@ -14,3 +14,5 @@ export { runtimeNoop, runtimeTrap } from './runtime/index';
 export { radixPass, radixRankPass, utf8Pass, sortGather, sortGatherUtf8 } from './sort/index';
 export { compareScalar, compareColumns, countCompare, compareUtf8, bitmapLogic, popcount } from './compare/index';
 export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFixed, takeBits, takeUtf8Size, takeUtf8 } from './filter/index';
+export { hashColumn, hashFold32 } from './hash/index';
+export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, groupFinish } from './groupby/index';

@@ -26,6 +26,17 @@ export enum AggOp {
   SUM = 1,
   MIN = 2,
   MAX = 3,
+  /** Arithmetic mean as f64 (assembly/groupby; the scalar `mean` is SUM / count on the host). */
+  MEAN = 4,
+}
+
+/**
+ * Key column kinds in a key descriptor (assembly/groupby, assembly/hash): a fixed-width key uses its
+ * DType code; these are the kinds that are not a DType.
+ */
+export enum KeyKind {
+  /** offsets (i32 × (n + 1)) + UTF-8 bytes. */
+  UTF8 = 32,
 }
 
 /** Element-wise arithmetic (assembly/arith). */

@@ -9,3 +9,8 @@ export {
   type CompareOp, type CompareScalar, type CompareOptions, type LogicOptions,
 } from './compare.js';
 export { filter, take, type FilterOptions } from './filter.js';
+export { hashColumns, type HashOptions } from './hash.js';
+export {
+  groupBy, groupIds, groupBySum,
+  type GroupAgg, type GroupAggOp, type GroupByOptions, type GroupByResult, type GroupIdsResult,
+} from './groupby.js';

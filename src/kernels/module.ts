@@ -46,6 +46,19 @@ export interface KernelExports {
   takeBits(bits: number, len: number, idx: number, idxValid: number, m: number, out: number): number;
   takeUtf8Size(offsets: number, len: number, idx: number, idxValid: number, m: number, out: number): number;
   takeUtf8(offsets: number, bytes: number, len: number, idx: number, idxValid: number, m: number, outOffsets: number, outBytes: number): number;
+  // hash (assembly/hash): 0 ok, −1 unknown key kind. kind = DType code or KeyKind.UTF8.
+  hashColumn(kind: number, values: number, validity: number, offsets: number, n: number, out: number, combine: number): number;
+  hashFold32(src: number, dst: number, n: number): void;
+  // groupby (assembly/groupby): record layouts in keys.ts / table.ts / accumulate.ts; −1 unsupported op/type.
+  keyRange(dtype: number, keys: number, validity: number, n: number, out: number): number;
+  denseSlots(dtype: number, keys: number, validity: number, n: number, minAt: number, nslots: number, out: number): number;
+  denseGroupIds(dtype: number, keys: number, validity: number, n: number, minAt: number, nslots: number, slotMap: number, ids: number, firstRow: number): number;
+  denseKeys(dtype: number, map: number, groups: number, minAt: number, nslots: number, out: number, outValidity: number): number;
+  denseMap(acc: number, nslots: number, map: number): number;
+  groupIdsHash(keys: number, nkeys: number, start: number, n: number, table: number, ids: number, hashes: number): number;
+  groupRehash(table: number, newSlots: number, newCapacity: number): void;
+  groupAccumulate(op: number, dtype: number, keys: number, kvalid: number, min: number, nslots: number, parts: number, vals: number, vvalid: number, n: number, acc: number): number;
+  groupFinish(op: number, dtype: number, acc: number, map: number, groups: number, out: number, outValidity: number): number;
   [name: string]: unknown;
 }
 

@@ -1,0 +1,84 @@
+// Key descriptors: how the host tells a kernel about several key columns at once (a kernel call
+// cannot take an array). The host writes one 16-byte record per key column into the arena:
+//
+//   +0   kind      i32  DType code of a fixed-width key (not BOOL), or KeyKind.UTF8
+//   +4   values    u32  values (UTF8: the bytes)
+//   +8   validity  u32  validity bitmap, or 0 = no nulls
+//   +12  offsets   u32  UTF8 only: (n + 1) i32 offsets
+//
+// and passes the address of the first record and the record count.
+
+import { DType, KeyKind } from '../shared/codes';
+import { at, bit } from '../util';
+import { hashRange } from '../hash/index';
+
+export const KEY_BYTES: usize = 16;
+const K_KIND: usize = 0;
+const K_VALUES: usize = 4;
+const K_VALIDITY: usize = 8;
+const K_OFFSETS: usize = 12;
+
+// @ts-ignore: decorator
+@inline function field(keys: usize, k: i32, off: usize): usize {
+  return <usize>load<u32>(keys + <usize>k * KEY_BYTES + off);
+}
+
+/** Hashes rows [start, start + m) of all key columns, combined, into out[0 .. m). */
+export function hashKeys(keys: usize, nkeys: i32, start: i32, m: i32, out: usize): void {
+  for (let k = 0; k < nkeys; k++) {
+    const ok = hashRange(
+      load<i32>(keys + <usize>k * KEY_BYTES + K_KIND),
+      field(keys, k, K_VALUES), field(keys, k, K_VALIDITY), field(keys, k, K_OFFSETS),
+      start, m, out, k > 0,
+    );
+    assert(ok, 'hashKeys: unknown key kind');
+  }
+}
+
+/** Equal as keys: floats compare with -0 = +0 and NaN = NaN (the hash normalizes the same way). */
+// @ts-ignore: decorator
+@inline function eqAt<T>(values: usize, a: i32, b: i32): bool {
+  const x = load<T>(at<T>(values, a));
+  const y = load<T>(at<T>(values, b));
+  if (isFloat<T>()) return x == y || (x != x && y != y);
+  return x == y;
+}
+
+function bytesEqual(p: usize, q: usize, len: usize): bool {
+  let i: usize = 0;
+  // 8 bytes at a time while a whole word remains; both reads stay inside the two strings.
+  for (; i + 8 <= len; i += 8) if (load<u64>(p + i) != load<u64>(q + i)) return false;
+  for (; i < len; i++) if (load<u8>(p + i) != load<u8>(q + i)) return false;
+  return true;
+}
+
+/** Do rows a and b have the same key in every key column? (Two nulls are the same key.) */
+export function keysEqual(keys: usize, nkeys: i32, a: i32, b: i32): bool {
+  for (let k = 0; k < nkeys; k++) {
+    const validity = field(keys, k, K_VALIDITY);
+    const va = bit(validity, a);
+    if (va != bit(validity, b)) return false;
+    if (!va) continue; // both null
+    const v = field(keys, k, K_VALUES);
+    let eq = false;
+    switch (load<i32>(keys + <usize>k * KEY_BYTES + K_KIND)) {
+      case DType.I8: case DType.U8: eq = eqAt<u8>(v, a, b); break;
+      case DType.I16: case DType.U16: eq = eqAt<u16>(v, a, b); break;
+      case DType.I32: case DType.U32: eq = eqAt<u32>(v, a, b); break;
+      case DType.I64: case DType.U64: eq = eqAt<u64>(v, a, b); break;
+      case DType.F32: eq = eqAt<f32>(v, a, b); break;
+      case DType.F64: eq = eqAt<f64>(v, a, b); break;
+      case KeyKind.UTF8: {
+        const offs = field(keys, k, K_OFFSETS);
+        const sa = load<i32>(at<i32>(offs, a));
+        const sb = load<i32>(at<i32>(offs, b));
+        const len = load<i32>(at<i32>(offs, a + 1)) - sa;
+        eq = len == load<i32>(at<i32>(offs, b + 1)) - sb && bytesEqual(v + <usize>sa, v + <usize>sb, <usize>len);
+        break;
+      }
+      default: assert(false, 'keysEqual: unknown key kind');
+    }
+    if (!eq) return false;
+  }
+  return true;
+}
