@@ -9,9 +9,9 @@ import type { KernelExports } from '../kernels/module.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
 import { DEQUE_EMPTY, type DequeOwner } from './deque.js';
 import { Status } from './jobs.js';
-import { AGG_PARTIAL_BYTES, Op, OP_NAMES } from './ops.js';
+import { AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES } from './ops.js';
 import { S_CURRENT, S_TASKS, type Region } from './region.js';
-import { T_A0, T_A1, T_A2, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0 } from './tasks.js';
+import { T_A0, T_A1, T_A2, T_A3, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0, T_X1, T_X2, T_X3 } from './tasks.js';
 
 /** Runs one morsel [s, e) with index m of the range task t. */
 type MorselFn = (t: number, s: number, e: number, m: number) => void;
@@ -38,6 +38,8 @@ export class Executor {
     this.#morsel = {
       [Op.AGGREGATE]: (t, s, e, m) => this.#aggregate(t, s, e, m),
       [Op.SPIN]: (t, s, e, m) => this.#spin(t, s, e, m),
+      [Op.KEY_RANGE]: (t, s, e, m) => this.#keyRange(t, s, e, m),
+      [Op.GROUP_ACC]: (t, s, e, m) => this.#groupAcc(t, s, e, m),
     };
   }
 
@@ -133,6 +135,30 @@ export class Executor {
       out,
     );
     this.#mem.i32[(out + 8) >>> 2] = count;
+  }
+
+  #keyRange(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const validity = tasks.get(t, T_A1);
+    const out = tasks.get(t, T_A2) + m * KEY_RANGE_PARTIAL_BYTES;
+    const count = this.#k.keyRange(tasks.get(t, T_P0), tasks.get(t, T_A0) + s * tasks.get(t, T_P3), validity === 0 ? 0 : validity + s / 8, e - s, out);
+    this.#mem.i32[(out + 16) >>> 2] = count;
+  }
+
+  #groupAcc(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const kvalid = tasks.get(t, T_A1);
+    const vvalid = tasks.get(t, T_X2);
+    const nslots = tasks.get(t, T_X1);
+    const tableBytes = tasks.get(t, T_X3);
+    const r = this.#k.groupAccumulate(
+      tasks.get(t, T_P1), tasks.get(t, T_P0),
+      tasks.get(t, T_A0) + s * 4, kvalid === 0 ? 0 : kvalid + s / 8,
+      tasks.get(t, T_X0), nslots, tableBytes / (nslots * 16),
+      tasks.get(t, T_A3) + s * tasks.get(t, T_P3), vvalid === 0 ? 0 : vvalid + s / 8,
+      e - s, tasks.get(t, T_A2) + m * tableBytes,
+    );
+    if (r !== 0) throw new Error(`groupAccumulate refused op ${tasks.get(t, T_P1)} on dtype ${tasks.get(t, T_P0)}`);
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

@@ -27,10 +27,26 @@ export enum Op {
    * long work). p2 = morsel rows.
    */
   SPIN = 4,
+  /**
+   * Min and max of an integer key column over a range (assembly/groupby keyRange). a0 = keys,
+   * a1 = validity, a2 = partials (KEY_RANGE_PARTIAL_BYTES per morsel: +0 min, +8 max as 8-byte
+   * integers, +16 i32 valid count), p0 = key dtype, p2 = morsel rows, p3 = key bytes.
+   */
+  KEY_RANGE = 5,
+  /**
+   * Dense group-by over a range (assembly/groupby groupAccumulate), one accumulator table per
+   * morsel. a0 = int32 keys, a1 = key validity, a2 = tables base, a3 = values; p0 = value dtype,
+   * p1 = AggOp, p2 = morsel rows, p3 = value bytes; x0 = key min, x1 = slots, x2 = value validity,
+   * x3 = bytes per morsel table (parts × slots × 16).
+   */
+  GROUP_ACC = 6,
 }
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate'];
 
 /** Bytes of one AGGREGATE partial. */
 export const AGG_PARTIAL_BYTES = 16;
+
+/** Bytes of one KEY_RANGE partial. */
+export const KEY_RANGE_PARTIAL_BYTES = 32;

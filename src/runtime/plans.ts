@@ -8,14 +8,17 @@
  *   trapJob(kind)             one task whose kernel traps (fault-path tests)
  *   exitJob()                 one task that ends its worker thread (dead-worker tests)
  *   spinJob(rows, us)         a range job that busy-waits per morsel and counts each morsel run
+ *   keyRangeJob(key)          min / max of an integer key column, morsel-parallel
+ *   groupAccJob(…)            dense group-by aggregate, one accumulator table per morsel, merged here
+ *   groupBySum(rt, key, val)  the two jobs above in sequence: a parallel `GROUP BY key, SUM(val)`
  */
 import { AggOp } from '../../assembly/shared/codes.js';
 import { Column, DType, byteWidth, is64BitInt, isFloatDType, isNumericType, typeLabel } from '../column.js';
 import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
 import { assertInMemory } from '../kernels/check.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
-import { AGG_PARTIAL_BYTES, Op } from './ops.js';
-import type { JobSpec } from './runtime.js';
+import { AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op } from './ops.js';
+import type { JobSpec, Runtime, RunOptions } from './runtime.js';
 
 export type Scalar = number | bigint | null;
 export type AggregateName = 'count' | 'sum' | 'min' | 'max' | 'mean';
@@ -171,4 +174,186 @@ export function spinJob(rows: number, microsPerMorsel: number, morselRows?: numb
       return new Int32Array(mem.buffer, s.counts, s.morsels).slice();
     },
   };
+}
+
+// ---- group-by ------------------------------------------------------------------------------------
+
+export interface KeyRange {
+  min: bigint;
+  max: bigint;
+  /** Valid (non-null) keys. */
+  valid: number;
+}
+
+interface RangeState {
+  partials: number;
+  morsels: number;
+  signed: boolean;
+}
+
+const SIGNED_INTS = new Set([DType.I8, DType.I16, DType.I32, DType.I64]);
+
+/** Min and max of an integer key column (null when no key is valid), morsel-parallel. */
+export function keyRangeJob(key: Column): JobSpec<KeyRange | null, RangeState> {
+  const name = 'keyRange';
+  return {
+    name,
+    plan(p) {
+      if (!(key.type.dtype <= DType.U64) || !isNumericType(key.type)) throw new UnsupportedTypeError(name, [typeLabel(key.type)], 'integer keys only');
+      assertInMemory(name, key);
+      const n = key.length;
+      const morsels = Math.ceil(n / p.morselRows);
+      const partials = morsels === 0 ? 0 : p.alloc(morsels * KEY_RANGE_PARTIAL_BYTES);
+      if (n > 0) {
+        p.task(Op.KEY_RANGE, {
+          start: 0, end: n, a0: key.values, a1: key.validity, a2: partials,
+          p0: key.type.dtype, p2: p.morselRows, p3: byteWidth(key.type.dtype),
+        });
+      }
+      return { partials, morsels, signed: SIGNED_INTS.has(key.type.dtype) };
+    },
+    finish(s, mem) {
+      const dv = new DataView(mem.buffer);
+      let r: KeyRange | null = null;
+      for (let m = 0; m < s.morsels; m++) {
+        const at = s.partials + m * KEY_RANGE_PARTIAL_BYTES;
+        const valid = dv.getInt32(at + 16, true);
+        if (valid === 0) continue;
+        const lo = s.signed ? dv.getBigInt64(at, true) : dv.getBigUint64(at, true);
+        const hi = s.signed ? dv.getBigInt64(at + 8, true) : dv.getBigUint64(at + 8, true);
+        if (r === null) r = { min: lo, max: hi, valid };
+        else {
+          if (lo < r.min) r.min = lo;
+          if (hi > r.max) r.max = hi;
+          r.valid += valid;
+        }
+      }
+      return r;
+    },
+  };
+}
+
+/** Per-group sums in ascending key order; a null key, if any, is the last group. */
+export interface GroupSums {
+  groups: number;
+  keys: Int32Array;
+  /** True when the last group is the null key's (its `keys` entry is 0). */
+  nullKeyGroup: boolean;
+  /** Sum per group: number for float values, bigint (wrapping at 64 bits) for integers; null when no value was valid. */
+  sums: Array<number | bigint | null>;
+}
+
+interface GroupState {
+  tables: number;
+  tableBytes: number;
+  morsels: number;
+  nslots: number;
+  min: number;
+  dtype: DType;
+}
+
+/** The most slots the parallel dense path takes (the domain of the keys + 1 for null). */
+export const GROUP_MAX_SLOTS = 65537;
+const REC_BYTES = 16;
+/** Slot counts up to this use 4 interleaved partial tables per morsel (as src/kernels/groupby.ts). */
+const PARTS_MAX_SLOTS = 256;
+
+/**
+ * Dense group-by SUM over an int32 key whose values lie in [min, min + nslots − 2]: every morsel
+ * fills its own accumulator table (no sharing, no atomics); the tables are merged here in morsel
+ * order. Morsels are bigger than the runtime's default when the column is long, so that merging
+ * (morsels × slots records) stays small next to the scan.
+ */
+export function groupAccJob(key: Column, value: Column, min: number, nslots: number): JobSpec<GroupSums, GroupState> {
+  const name = 'groupBySum';
+  return {
+    name,
+    plan(p) {
+      if (key.type.dtype !== DType.I32 || key.type.name !== 'int32') throw new UnsupportedTypeError(name, [typeLabel(key.type), typeLabel(value.type)], 'parallel group-by takes int32 keys');
+      if (!isNumericType(value.type)) throw new UnsupportedTypeError(name, [typeLabel(key.type), typeLabel(value.type)]);
+      if (key.length !== value.length) throw new InvalidOptionError('value', value.length, `a column of ${key.length} rows like the key`);
+      if (!(nslots >= 2 && nslots <= GROUP_MAX_SLOTS)) throw new InvalidOptionError('nslots', nslots, `2 to ${GROUP_MAX_SLOTS}`);
+      assertInMemory(name, key);
+      assertInMemory(name, value);
+      const n = key.length;
+      // Morsel rows: a power of two ≥ the runtime's, with at most ~64 morsels.
+      const mr = Math.max(p.morselRows, 2 ** Math.ceil(Math.log2(Math.max(1, n / 64))));
+      const morsels = Math.ceil(n / mr);
+      const parts = nslots <= PARTS_MAX_SLOTS ? 4 : 1;
+      const tableBytes = parts * nslots * REC_BYTES;
+      const tables = morsels === 0 ? 0 : p.alloc(morsels * tableBytes);
+      if (n > 0) {
+        p.task(Op.GROUP_ACC, {
+          start: 0, end: n, a0: key.values, a1: key.validity, a2: tables, a3: value.values,
+          p0: value.type.dtype, p1: AggOp.SUM, p2: mr, p3: byteWidth(value.type.dtype),
+          x0: min, x1: nslots, x2: value.validity, x3: tableBytes,
+        });
+      }
+      return { tables, tableBytes, morsels, nslots, min, dtype: value.type.dtype };
+    },
+    finish(s, mem) {
+      const { nslots, morsels, tableBytes } = s;
+      const i32 = new Int32Array(mem.buffer);
+      const f64 = new Float64Array(mem.buffer);
+      const float = isFloatDType(s.dtype);
+      const signed = SIGNED_INTS.has(s.dtype);
+      const seen = new Uint8Array(nslots);
+      const valid = new Uint8Array(nslots);
+      const fsum = new Float64Array(nslots);
+      // Integer sums as two float64 halves (lo: unsigned 32 bits, hi: signed 32 bits) — exact for
+      // fewer than 2^21 morsels, and far cheaper than a BigInt add per record.
+      const lo = new Float64Array(float ? 0 : nslots);
+      const hi = new Float64Array(float ? 0 : nslots);
+      for (let m = 0; m < morsels; m++) {
+        const base = s.tables + m * tableBytes;
+        for (let slot = 0; slot < nslots; slot++) {
+          const rec = base + slot * REC_BYTES;
+          const w = rec >>> 2;
+          if (i32[w + 2] === 0) continue; // no row of this morsel has this key
+          seen[slot] = 1;
+          if (i32[w + 3] === 0) continue; // rows, but every value null
+          valid[slot] = 1;
+          if (float) fsum[slot] += f64[rec >>> 3];
+          else {
+            lo[slot] += i32[w] >>> 0;
+            hi[slot] += i32[w + 1];
+          }
+        }
+      }
+      let groups = 0;
+      for (let slot = 0; slot < nslots; slot++) groups += seen[slot];
+      const keys = new Int32Array(groups);
+      const sums: Array<number | bigint | null> = new Array(groups);
+      let g = 0;
+      for (let slot = 0; slot < nslots; slot++) {
+        if (!seen[slot]) continue;
+        keys[g] = slot === nslots - 1 ? 0 : s.min + slot;
+        if (!valid[slot]) sums[g] = null;
+        else if (float) sums[g] = fsum[slot];
+        else {
+          const bits = (BigInt(hi[slot]) << 32n) + BigInt(lo[slot]);
+          sums[g] = signed ? BigInt.asIntN(64, bits) : BigInt.asUintN(64, bits);
+        }
+        g++;
+      }
+      return { groups, keys, nullKeyGroup: seen[nslots - 1] === 1, sums };
+    },
+  };
+}
+
+/**
+ * `GROUP BY key, SUM(value)` on the workers: a parallel key-range pass, then a parallel dense
+ * accumulation with per-morsel tables. int32 keys over a domain of at most 65 536 values (the dense
+ * path); anything else is a typed error (use `kernels.groupBy` on one thread).
+ */
+export async function groupBySum(rt: Runtime, key: Column, value: Column, opts: RunOptions = {}): Promise<GroupSums> {
+  if (key.type.dtype !== DType.I32 || key.type.name !== 'int32') {
+    throw new UnsupportedTypeError('groupBySum', [typeLabel(key.type), typeLabel(value.type)], 'parallel group-by takes int32 keys');
+  }
+  const range = await rt.run(keyRangeJob(key), opts);
+  const span = range === null ? 0 : Number(range.max - range.min) + 1;
+  if (span + 1 > GROUP_MAX_SLOTS) {
+    throw new UnsupportedTypeError('groupBySum', [typeLabel(key.type)], `key domain of ${span} values is over the dense limit ${GROUP_MAX_SLOTS - 1}`);
+  }
+  return rt.run(groupAccJob(key, value, range === null ? 0 : Number(range.min), span + 1), opts);
 }
