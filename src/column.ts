@@ -66,6 +66,18 @@ export function byteWidth(d: DType): number {
   }
 }
 
+/** Inclusive value range of each integer physical type (scalar checks in arith and compare). */
+export const INT_RANGE: Readonly<Partial<Record<DType, readonly [bigint, bigint]>>> = {
+  [DType.I8]: [-(2n ** 7n), 2n ** 7n - 1n],
+  [DType.I16]: [-(2n ** 15n), 2n ** 15n - 1n],
+  [DType.I32]: [-(2n ** 31n), 2n ** 31n - 1n],
+  [DType.I64]: [-(2n ** 63n), 2n ** 63n - 1n],
+  [DType.U8]: [0n, 2n ** 8n - 1n],
+  [DType.U16]: [0n, 2n ** 16n - 1n],
+  [DType.U32]: [0n, 2n ** 32n - 1n],
+  [DType.U64]: [0n, 2n ** 64n - 1n],
+};
+
 export const isNumericType = (t: ColumnType): boolean =>
   t.name !== 'bool' && t.name !== 'utf8' && t.name !== 'dictionary';
 export const isIntegerDType = (d: DType): boolean => d <= DType.U64;

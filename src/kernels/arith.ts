@@ -22,7 +22,7 @@
  * element-wise ops may write in place: `into` = one of the inputs).
  */
 import { ArithOp, ArithShape } from '../../assembly/shared/codes.js';
-import { Column, DType, isIntegerDType, typeLabel } from '../column.js';
+import { Column, DType, INT_RANGE, isIntegerDType, typeLabel } from '../column.js';
 import { InvalidOptionError, UnknownOpError, UnsupportedTypeError } from '../errors.js';
 import { assertInMemory, assertSameContext, assertSameLength } from './check.js';
 import { guard } from './module.js';
@@ -38,17 +38,6 @@ const OP_NAMES: readonly ArithOpName[] = ['add', 'sub', 'mul', 'div', 'neg', 'ab
 
 const NUMERIC_NAMES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64']);
 
-/** Inclusive integer ranges per physical type, for scalar checks. */
-const INT_RANGE: Partial<Record<DType, readonly [bigint, bigint]>> = {
-  [DType.I8]: [-(2n ** 7n), 2n ** 7n - 1n],
-  [DType.I16]: [-(2n ** 15n), 2n ** 15n - 1n],
-  [DType.I32]: [-(2n ** 31n), 2n ** 31n - 1n],
-  [DType.I64]: [-(2n ** 63n), 2n ** 63n - 1n],
-  [DType.U8]: [0n, 2n ** 8n - 1n],
-  [DType.U16]: [0n, 2n ** 16n - 1n],
-  [DType.U32]: [0n, 2n ** 32n - 1n],
-  [DType.U64]: [0n, 2n ** 64n - 1n],
-};
 
 const isColumn = (x: unknown): x is Column => x instanceof Column;
 

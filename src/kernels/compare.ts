@@ -27,7 +27,7 @@
  * supported (use and / or / not).
  */
 import { BoolOp, CmpOp } from '../../assembly/shared/codes.js';
-import { Column, DType, columnType, isNumericType } from '../column.js';
+import { Column, DType, INT_RANGE, columnType, isNumericType } from '../column.js';
 import { allocColumn, bitmapBytes, stringsOf } from '../column-alloc.js';
 import { OutOfRangeError, UnknownOpError, UnsupportedTypeError } from '../errors.js';
 import type { ArenaScope } from '../memory/arena.js';
@@ -63,26 +63,16 @@ function cmpOp(op: string): CmpOp {
 /** The kernel op and bound(s) to run, or the constant every valid row gets. */
 type Plan = { kind: 'const'; value: boolean } | { kind: 'kernel'; op: CmpOp; lo: number | bigint; hi: number | bigint };
 
-const INT_RANGE: Partial<Record<DType, [bigint, bigint]>> = {
-  [DType.I8]: [-(2n ** 7n), 2n ** 7n - 1n],
-  [DType.I16]: [-(2n ** 15n), 2n ** 15n - 1n],
-  [DType.I32]: [-(2n ** 31n), 2n ** 31n - 1n],
-  [DType.I64]: [-(2n ** 63n), 2n ** 63n - 1n],
-  [DType.U8]: [0n, 2n ** 8n - 1n],
-  [DType.U16]: [0n, 2n ** 16n - 1n],
-  [DType.U32]: [0n, 2n ** 32n - 1n],
-  [DType.U64]: [0n, 2n ** 64n - 1n],
-};
 
 /** Floor / ceil of a scalar as bigints (±Infinity: one past the type's range, which clamps right). */
-function intBounds(s: number | bigint, range: [bigint, bigint]): { floor: bigint; ceil: bigint; exact: boolean } {
+function intBounds(s: number | bigint, range: readonly [bigint, bigint]): { floor: bigint; ceil: bigint; exact: boolean } {
   if (typeof s === 'bigint') return { floor: s, ceil: s, exact: true };
   if (s === Infinity) return { floor: range[1] + 1n, ceil: range[1] + 1n, exact: true };
   if (s === -Infinity) return { floor: range[0] - 1n, ceil: range[0] - 1n, exact: true };
   return { floor: BigInt(Math.floor(s)), ceil: BigInt(Math.ceil(s)), exact: Number.isInteger(s) };
 }
 
-function planInt(op: CmpOp, lo: number | bigint, hi: number | bigint, range: [bigint, bigint]): Plan {
+function planInt(op: CmpOp, lo: number | bigint, hi: number | bigint, range: readonly [bigint, bigint]): Plan {
   const [min, max] = range;
   const k = (kop: CmpOp, a: bigint, b: bigint = 0n): Plan => ({ kind: 'kernel', op: kop, lo: a, hi: b });
   const c = (value: boolean): Plan => ({ kind: 'const', value });
