@@ -36,7 +36,9 @@ export type ErrorCode =
   | 'ERR_UNKNOWN_TASK_TYPE'
   | 'ERR_JOB_INVALID'
   | 'ERR_SHELL_EXIT'
-  | 'ERR_HTTP_STATUS';
+  | 'ERR_HTTP_STATUS'
+  | 'ERR_EXPR_SYNTAX'
+  | 'ERR_QUERY_NODE';
 
 export class AetherError extends Error {
   readonly code: ErrorCode;

@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { JobValidationError } from '../errors.js';
 import { History } from '../flow/history.js';
 import { loadJob, type Job } from '../flow/job.js';
-import { closeScriptPool } from '../flow/kinds/index.js';
+import { Container } from '../flow/container.js';
+import { closeScriptPool, configureScriptPool } from '../flow/kinds/index.js';
 import { fmtMs, oneLine, summaryTable } from '../flow/graph.js';
 import { Run, newRunId } from '../flow/run.js';
 import type { FlowEvent } from '../flow/types.js';
@@ -40,9 +41,31 @@ function load(file: string): Job | undefined {
 
 interface RunCliOptions { resume?: string; workDir?: string; concurrency?: string; progress: boolean }
 
+/**
+ * The engine, when some node injects it (query nodes): one per CLI process, started before the run
+ * and given to the script pool too, so script nodes see the same shared Memory as the queries. Loaded
+ * only then (with the Arrow output codec): a job of shell and http nodes starts without apache-arrow.
+ */
+async function engineFor(job: Job): Promise<{ container: Container; close(): Promise<void> } | undefined> {
+  if (!job.flow.nodes.some((n) => n.inject.includes('engine'))) return undefined;
+  const [{ Engine }] = await Promise.all([import('../engine/engine.js'), import('../flow/kinds/arrow-codec.js')]);
+  const engine = await Engine.start();
+  await configureScriptPool({ memory: engine.ctx.memory });
+  return { container: new Container().singleton('engine', () => engine), close: () => engine.close() };
+}
+
 async function runJob(file: string, o: RunCliOptions): Promise<number> {
   const job = load(file);
   if (!job) return EXIT_INVALID;
+  const services = await engineFor(job);
+  try {
+    return await runLoaded(file, job, o, services?.container);
+  } finally {
+    await services?.close();
+  }
+}
+
+async function runLoaded(file: string, job: Job, o: RunCliOptions, container: Container | undefined): Promise<number> {
   const history = new History(o.workDir ? resolve(o.workDir) : job.workDir);
   let runId: string;
   let completed: Map<string, unknown> | undefined;
@@ -80,7 +103,7 @@ async function runJob(file: string, o: RunCliOptions): Promise<number> {
   const t0 = performance.now();
   // Created before it starts, so the recorder can read node logs from the first event on.
   const run: Run = new Run(job.flow, {
-    runId, completed, concurrency, workDir: history.runDir(runId),
+    runId, completed, concurrency, container, workDir: history.runDir(runId),
     onEvent: (e: FlowEvent) => {
       record(e);
       if (e.type !== 'node:end') return;

@@ -122,8 +122,10 @@ export class FlowBuilder<O extends Outputs = {}> {
   /** A node of a registered task type (shell, http, script, query, or a custom one). */
   task<N extends string>(name: N, type: string, config: unknown, opts: NodeOptions<keyof O & string> = {}):
     FlowBuilder<O & { [P in N]: unknown }> {
-    const run = getTaskType(type).create(config, { name, flow: this.name, baseDir: this.#baseDir });
-    this.#nodes.push(makeDef(name, type, run, opts, config));
+    const t = getTaskType(type);
+    const run = t.create(config, { name, flow: this.name, baseDir: this.#baseDir });
+    const inject = t.inject?.length ? [...new Set([...t.inject, ...(opts.inject ?? [])])] : opts.inject;
+    this.#nodes.push(makeDef(name, type, run, { ...opts, inject }, config));
     return this as any;
   }
 

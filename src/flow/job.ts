@@ -86,7 +86,8 @@ export function loadJob(file: string): Job {
 
 export function parseJob(text: string, file: string, baseDir: string): Job {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  // merge: YAML 1.1 merge keys (`<<: *anchor`), so similar tasks can share one config.
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, merge: true });
   const at = (path: Path, field = fieldName(path), message = ''): JobIssue => ({ file, ...locate(doc, lc, path), field, message });
   if (doc.errors.length) {
     throw new JobValidationError(doc.errors.map((e) => {
@@ -141,12 +142,14 @@ export function parseJob(text: string, file: string, baseDir: string): Job {
         return d.optional ? { node: d.task, optional: true as const } : d.task;
       });
       let run;
+      const type = getTaskType(t.type);
+      const where = (p: Path) => { const i = at(['tasks', k, 'config', ...p]); return `${i.file}:${i.line}:${i.column} ${i.field}`; };
       try {
-        run = getTaskType(t.type).create(configs[k], { name: t.name, flow: spec.name, baseDir });
+        run = type.create(configs[k], { name: t.name, flow: spec.name, baseDir, where });
       } catch (e) {
         throw new JobValidationError([at(['tasks', k, 'config'], undefined, (e as Error).message)]);
       }
-      b.addNode({ name: t.name, kind: t.type, run, config: configs[k], deps: after.map(depDef), ...nodeOptions(t) });
+      b.addNode({ name: t.name, kind: t.type, run, config: configs[k], deps: after.map(depDef), inject: [...(type.inject ?? [])], ...nodeOptions(t) });
     });
     return { file, spec, flow: b.build({ deferProviders: true }), workDir: resolve(baseDir, spec.work_dir ?? `.aetherflow/${spec.name}`) };
   } catch (e) {

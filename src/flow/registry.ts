@@ -15,6 +15,11 @@ export interface TaskTypeInfo {
   flow: string;
   /** Directory relative paths in the config resolve against (the YAML file's directory). */
   baseDir: string;
+  /**
+   * YAML jobs: `file:line:column field` of a path inside the node's config (e.g. ['steps', 2, 'filter']),
+   * so errors found only at run time (a column the data lacks) still point at the line.
+   */
+  where?: (configPath: (string | number)[]) => string;
 }
 
 export interface TaskType<C = any> {
@@ -22,6 +27,8 @@ export interface TaskType<C = any> {
   schema?: ZodType<C>;
   /** Builds the node's run function from its (validated) config. Throw to reject the config. */
   create(config: C, info: TaskTypeInfo): NodeFn<any, unknown>;
+  /** Services every node of this type injects (e.g. `engine` for query nodes). */
+  inject?: readonly string[];
   description?: string;
 }
 

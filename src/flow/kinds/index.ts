@@ -1,30 +1,22 @@
 /**
- * Registers the built-in task types. `query` is reserved: the engine registers its executor with
- * `registerTaskType('query', …)` when it loads; until then a job with query nodes is rejected at
- * build time with a message saying so (not at run time, halfway through a job).
+ * Registers the built-in task types: shell, http, script, function and query. The query kind is
+ * light to load (its schema and expression parser); the engine itself is loaded only when a run
+ * provides it (the `engine` service), and the Arrow output codec lives in ./arrow-codec.ts.
  */
-import { z } from 'zod';
-import { FlowValidationError } from '../../errors.js';
-import { hasTaskType, registerTaskType } from '../registry.js';
+import { registerTaskType } from '../registry.js';
 import { httpTask } from './http.js';
 import { functionTask, scriptTask } from './script.js';
 import { shellTask } from './shell.js';
+import { queryTask } from './query.js';
 
 registerTaskType('shell', shellTask);
 registerTaskType('http', httpTask);
 registerTaskType('script', scriptTask);
 registerTaskType('function', functionTask);
-if (!hasTaskType('query')) {
-  registerTaskType('query', {
-    schema: z.unknown(),
-    description: 'engine query over upstream tables (registered by the engine)',
-    create(_config, info) {
-      throw new FlowValidationError('ERR_FLOW_INVALID', info.flow, [info.name],
-        `node '${info.name}' is a query node, but no query executor is registered (the engine registers it: registerTaskType('query', …))`);
-    },
-  });
-}
+registerTaskType('query', queryTask);
 
 export { shellTask, shellConfig, type ShellConfig, type ShellOutput } from './shell.js';
 export { httpTask, httpConfig, type HttpConfig, type HttpOutput } from './http.js';
 export { scriptTask, scriptConfig, functionTask, functionConfig, configureScriptPool, closeScriptPool, scriptPool, type ScriptConfig, type ScriptPoolOptions } from './script.js';
+export { queryTask, queryConfig, engineProvider, QueryNodeError, type QueryConfig, type QueryStep, type QueryWriteOutput } from './query.js';
+export { parseExpr, parseAgg, ExprSyntaxError } from './query-expr.js';

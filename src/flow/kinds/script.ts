@@ -7,7 +7,8 @@
  * WebAssembly.Memory in `workerData` — shared by every worker, never copied or transferred.
  * The engine passes its own Memory with `configureScriptPool({ memory })` before the first script node.
  *
- * Upstream outputs go to the worker as the task's `input` (structured clone). Injected services that
+ * Upstream outputs go to the worker as the task's `input` (structured clone; an Arrow table as views of
+ * its buffers, shared when they are in shared memory — see table-wire.ts). Injected services that
  * are SharedCounters travel as their SharedArrayBuffer (shared); any other injected service cannot
  * cross threads, and the node fails naming it.
  */
@@ -21,6 +22,7 @@ import { SharedCounter } from '../container.js';
 import type { NodeContext } from '../node-context.js';
 import type { TaskType } from '../registry.js';
 import type { ScriptTask } from './script-worker.js';
+import { toWire } from './table-wire.js';
 
 export const scriptConfig = z.strictObject({
   /** Module path (relative to the job file) or URL. */
@@ -89,8 +91,11 @@ export const scriptTask: TaskType<z.output<typeof scriptConfig>> = {
         if (v instanceof SharedCounter) counters[k] = v.buffer;
         else throw new InvalidOptionError(`inject '${k}' in script node '${ctx.node}'`, typeof v, 'a SharedCounter (only shared memory crosses threads)');
       }
-      const task: ScriptTask = { module: url, exportName: cfg.export, input: ctx.inputs, config: cfg.params, counters };
-      return scriptPool().then((p) => p.run(task, { signal: ctx.signal }));
+      // Arrow tables go as shared views (table-wire.ts): a query result in the engine's Memory is not copied.
+      return Promise.all([scriptPool(), toWire(ctx.inputs as Record<string, unknown>)]).then(([p, input]) => {
+        const task: ScriptTask = { module: url, exportName: cfg.export, input, config: cfg.params, counters };
+        return p.run(task, { signal: ctx.signal });
+      });
     };
   },
 };
