@@ -18,6 +18,7 @@ import { AetherError } from '../errors.js';
 import type { ArenaScope } from '../memory/arena.js';
 import type { Dataset } from './dataset.js';
 import { commonNumeric, literalType, operandTypes, show, typeOf, type ExprNode, type LitValue, type Schema } from './expr.js';
+import { FallBack, compileFused } from './fused.js';
 import { ops } from './ops.js';
 import type { LogicalPlan, Step } from './plan.js';
 import { Field, RecordBatch, Schema as ArrowSchema, Struct, Table, makeData } from 'apache-arrow';
@@ -33,7 +34,40 @@ export class QueryAbortedError extends AetherError {
 
 const isPipeline = (s: Step) => s.kind === 'filter' || s.kind === 'derive' || s.kind === 'select';
 
+/** Execution switches (tests run both paths; benchmarks may tune the morsel size). */
+export const execOptions = {
+  /** Run `filter/derive/select → aggregate` as a fused morsel pipeline when it compiles (fused.ts). */
+  fuse: process.env.AETHERFLOW_NO_FUSE !== '1',
+  morselRows: Number(process.env.AETHERFLOW_MORSEL_ROWS ?? 0) || undefined,
+};
+
 export async function execute(ctx: Context, source: Dataset, p: LogicalPlan, resultScope: ArenaScope, signal?: AbortSignal): Promise<Batch> {
+  const fused = execOptions.fuse ? compileFused(p, source, execOptions.morselRows) : undefined;
+  if (fused) {
+    const work = ctx.scope();
+    try {
+      let cur: Batch | undefined;
+      try {
+        cur = await fused.run(ctx, source, work, signal);
+      } catch (e) {
+        if (!(e instanceof FallBack)) throw e;
+      }
+      if (cur) {
+        for (let i = fused.steps; i < p.steps.length; i++) {
+          if (signal?.aborted) throw new QueryAbortedError();
+          cur = runStep(cur, p.steps[i], p.schemas[i - 1], work);
+        }
+        return copyBatch(cur, resultScope);
+      }
+    } finally {
+      work.close();
+    }
+  }
+  return executeMaterialized(ctx, source, p, resultScope, signal);
+}
+
+/** Kernel by kernel over whole batches, materializing every intermediate (the general path). */
+async function executeMaterialized(ctx: Context, source: Dataset, p: LogicalPlan, resultScope: ArenaScope, signal?: AbortSignal): Promise<Batch> {
   const work = ctx.scope();
   const batchScopes: ArenaScope[] = [];
   try {

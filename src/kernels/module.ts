@@ -59,6 +59,9 @@ export interface KernelExports {
   groupRehash(table: number, newSlots: number, newCapacity: number): void;
   groupAccumulate(op: number, dtype: number, keys: number, kvalid: number, min: number, nslots: number, parts: number, vals: number, vvalid: number, n: number, acc: number): number;
   groupFinish(op: number, dtype: number, acc: number, map: number, groups: number, out: number, outValidity: number): number;
+  // fused (assembly/fused): dense slots of a fused group-by; 0 ok / −1 bad dtype; fusedMaskSlots → rows kept.
+  fusedSlots(dtype: number, keys: number, validity: number, n: number, minAt: number, card: number, stride: number, out: number, first: number): number;
+  fusedMaskSlots(slots: number, sel: number, n: number, dead: number): number;
   [name: string]: unknown;
 }
 
