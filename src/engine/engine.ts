@@ -6,21 +6,20 @@
  * shared memory; its scope stays open until `engine.release(table)` or, as a safety net, until every
  * buffer view of the table has been garbage-collected (FinalizationRegistry).
  */
-import { extname } from 'node:path';
 import { RecordBatch, Table } from 'apache-arrow';
 import { Batch } from '../arrow/batch.js';
 import { exportBatch } from '../arrow/export.js';
 import { importTable } from '../arrow/import.js';
 import { Context } from '../context.js';
-import { AetherError, InvalidOptionError } from '../errors.js';
+import { AetherError } from '../errors.js';
 import type { ArenaScope } from '../memory/arena.js';
-import { MemoryDataset, ScanDataset, type Dataset } from './dataset.js';
+import { MemoryDataset, type Dataset } from './dataset.js';
 import { execute } from './exec.js';
-import type { Schema } from './expr.js';
-import { FileFormatError, readIpcBatches, readIpcSchema, writeIpc } from './io/ipc.js';
+import { formatOf, openFile, writeTable, type FileFormat, type FileInput } from './io/files.js';
+import type { CsvReadOptions } from './io/csv.js';
 import type { LogicalPlan } from './plan.js';
 import { Query, type QueryRunner, type WriteOptions, type WriteResult } from './query.js';
-import { schemaFromArrow, schemaOf } from './schema.js';
+import { schemaOf } from './schema.js';
 
 export interface EngineOptions {
   /** Fixed maximum of the shared memory in bytes (≤ 4 GiB). Default 4 GiB. */
@@ -30,8 +29,12 @@ export interface EngineOptions {
 }
 
 export interface ReadOptions {
-  /** Override the format chosen from the file extension. */
-  format?: 'arrow' | 'arrows' | 'parquet' | 'csv';
+  /** Override the format chosen from the file extension (required when reading bytes). */
+  format?: FileFormat;
+  /** A label for byte input, used in errors and explain(). */
+  name?: string;
+  /** CSV: delimiter, header, explicit schema, inference sample, chunk size (see io/csv.ts). */
+  csv?: CsvReadOptions;
 }
 
 export class EngineClosedError extends AetherError {
@@ -126,21 +129,15 @@ export class Engine implements QueryRunner {
     }
   }
 
-  /** Reads a whole file into the engine's memory (.arrow/.feather/.arrows; Parquet and CSV follow). */
-  async read(path: string, opts: ReadOptions = {}): Promise<MemoryDataset> {
+  /** Reads a whole file (.arrow/.feather/.arrows, .parquet, .csv — or its bytes with `{ format }`) into the engine's memory. */
+  async read(path: FileInput, opts: ReadOptions = {}): Promise<MemoryDataset> {
     this.#check();
-    const format = formatOf(path, opts.format);
+    const file = await openFile(this.ctx, path, opts);
     const scope = this.ctx.scope();
     try {
       const batches: Batch[] = [];
-      let schema: Schema | undefined;
-      for await (const rb of this.#open(path, format)()) {
-        const b = importTable(this.ctx, scope, rb);
-        schema ??= schemaOf(b);
-        batches.push(b);
-      }
-      if (!schema) schema = schemaFromArrow(await readIpcSchema(path));
-      const ds = new MemoryDataset(path, schema, batches, scope);
+      for await (const b of file.batches(() => scope)) batches.push(b);
+      const ds = new MemoryDataset(file.label, file.schema, batches, scope);
       this.#datasets.add(ds);
       return ds;
     } catch (e) {
@@ -149,17 +146,13 @@ export class Engine implements QueryRunner {
     }
   }
 
-  /** A file read batch by batch on every run: inputs larger than memory stream through. */
-  async scan(path: string, opts: ReadOptions = {}): Promise<Dataset> {
+  /**
+   * A file read batch by batch on every run (IPC record batches, Parquet row groups, CSV chunks):
+   * inputs larger than the memory limit stream through filter / aggregate queries.
+   */
+  async scan(path: FileInput, opts: ReadOptions = {}): Promise<Dataset> {
     this.#check();
-    const format = formatOf(path, opts.format);
-    const schema = schemaFromArrow(await readIpcSchema(path));
-    return new ScanDataset(path, schema, this.#open(path, format), (rb, scope) => importTable(this.ctx, scope, rb));
-  }
-
-  #open(path: string, format: string): (signal?: AbortSignal) => AsyncIterable<RecordBatch> {
-    if (format === 'arrow' || format === 'arrows') return (signal) => readIpcBatches(path, signal);
-    throw new FileFormatError(path, `reading ${format} is not implemented yet (supported: .arrow, .feather, .arrows)`);
+    return openFile(this.ctx, path, opts);
   }
 
   /** Starts a lazy query over a dataset (or an apache-arrow Table, imported first). */
@@ -201,11 +194,8 @@ export class Engine implements QueryRunner {
     const format = formatOf(path, opts.format);
     const table = await this.collectPlan(source, p, opts.signal);
     try {
-      if (format === 'arrow' || format === 'arrows') {
-        const bytes = await writeIpc(path, table, format);
-        return { path, rows: table.numRows, bytes };
-      }
-      throw new InvalidOptionError('format', format, "'arrow' or 'arrows' (Parquet and CSV writers follow)");
+      const bytes = await writeTable(path, table, format, opts);
+      return { path, rows: table.numRows, bytes };
     } finally {
       this.release(table);
     }
@@ -223,18 +213,4 @@ export class Engine implements QueryRunner {
     for (const ds of this.#datasets) ds.release();
     this.#datasets.clear();
   }
-}
-
-const EXT: Record<string, 'arrow' | 'arrows' | 'parquet' | 'csv'> = {
-  '.arrow': 'arrow', '.feather': 'arrow', '.ipc': 'arrow', '.arrows': 'arrows', '.parquet': 'parquet', '.csv': 'csv',
-};
-
-function formatOf(path: string, given?: string): 'arrow' | 'arrows' | 'parquet' | 'csv' {
-  if (given !== undefined) {
-    if (!['arrow', 'arrows', 'parquet', 'csv'].includes(given)) throw new InvalidOptionError('format', given, "'arrow', 'arrows', 'parquet' or 'csv'");
-    return given as 'arrow';
-  }
-  const f = EXT[extname(path).toLowerCase()];
-  if (!f) throw new InvalidOptionError('path', path, 'a file ending in .arrow, .feather, .arrows, .parquet or .csv (or pass { format })');
-  return f;
 }

@@ -4,6 +4,8 @@
  * call that introduces the problem, against the schema flowing through the steps, so the error points
  * at the offending step rather than at collect().
  */
+import type { CsvWriteOptions } from './io/csv.js';
+import type { ParquetWriteOptions } from './io/parquet.js';
 import type { Table, RecordBatch } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
 import { AggExpr, Expr, col as colExpr, type ExprNode } from './expr.js';
@@ -21,6 +23,10 @@ export interface WriteOptions {
   /** Override the format chosen from the file extension. */
   format?: 'arrow' | 'arrows' | 'parquet' | 'csv';
   signal?: AbortSignal;
+  /** CSV: delimiter, header row (see engine/io/csv.ts). */
+  csv?: CsvWriteOptions;
+  /** Parquet: compression, row group size (see engine/io/parquet.ts). */
+  parquet?: ParquetWriteOptions;
 }
 
 export interface WriteResult {

@@ -8,10 +8,17 @@ import { open, stat } from 'node:fs/promises';
 import { RecordBatchReader, RecordBatchFileWriter, RecordBatchStreamWriter, type RecordBatch, type Schema as ArrowSchema, type Table } from 'apache-arrow';
 import { AetherError } from '../../errors.js';
 
-/** A file that is not readable as the format its name promises: names the file and, where known, the batch. */
+/**
+ * A file that is not readable as the format its name promises: names the file and, where known, the
+ * batch (IPC record batch / Parquet row group), the row (CSV: the 1-based line in the file) and the column.
+ */
 export class FileFormatError extends AetherError {
-  constructor(readonly file: string, readonly detail: string, readonly batch?: number, readonly row?: number) {
-    super('ERR_FILE_FORMAT', `${file}: ${detail}${batch !== undefined ? ` (record batch ${batch})` : ''}${row !== undefined ? ` (row ${row})` : ''}`);
+  constructor(readonly file: string, readonly detail: string, readonly batch?: number, readonly row?: number, readonly column?: string) {
+    super(
+      'ERR_FILE_FORMAT',
+      `${file}: ${detail}${batch !== undefined ? ` (record batch ${batch})` : ''}${row !== undefined ? ` (row ${row})` : ''}` +
+        `${column !== undefined ? ` (column '${column}')` : ''}`,
+    );
   }
 }
 
@@ -29,15 +36,31 @@ async function isFileFormat(path: string): Promise<boolean> {
   }
 }
 
+/** A file path, or the bytes of a file already in hand (named for errors). */
+export type IpcInput = string | { readonly bytes: Uint8Array; readonly name: string };
+
 /** The schema of an IPC file or stream, from its first message (no batches read). */
-export async function readIpcSchema(path: string): Promise<ArrowSchema> {
-  for await (const reader of ipcReaders(path)) {
+export async function readIpcSchema(input: IpcInput): Promise<ArrowSchema> {
+  for await (const reader of ipcReaders(input)) {
     return reader.schema;
   }
-  throw new FileFormatError(path, 'no Arrow IPC schema message (empty or not an Arrow file)');
+  throw new FileFormatError(typeof input === 'string' ? input : input.name, 'no Arrow IPC schema message (empty or not an Arrow file)');
 }
 
-async function* ipcReaders(path: string): AsyncGenerator<RecordBatchReader> {
+async function* ipcReaders(input: IpcInput): AsyncGenerator<RecordBatchReader> {
+  if (typeof input !== 'string') {
+    if (input.bytes.length === 0) throw new FileFormatError(input.name, 'empty file');
+    let reader: RecordBatchReader;
+    try {
+      reader = RecordBatchReader.from(input.bytes) as RecordBatchReader;
+      reader.open();
+    } catch (e) {
+      throw new FileFormatError(input.name, `not a readable Arrow IPC file or stream: ${(e as Error).message}`);
+    }
+    yield reader;
+    return;
+  }
+  const path = input;
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -64,9 +87,10 @@ async function* ipcReaders(path: string): AsyncGenerator<RecordBatchReader> {
 }
 
 /** The record batches of an IPC file or stream, one at a time; corrupt input → FileFormatError naming the batch. */
-export async function* readIpcBatches(path: string, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+export async function* readIpcBatches(input: IpcInput, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  const path = typeof input === 'string' ? input : input.name;
   let index = 0;
-  for await (const reader of ipcReaders(path)) {
+  for await (const reader of ipcReaders(input)) {
     // Sync readers (file format from a buffer) and async ones (stream format) both iterate with await.
     const iter = (reader as unknown as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]
       ? (reader as unknown as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]()
