@@ -159,10 +159,13 @@ export class JobTable {
     return Atomics.sub(this.#w, this.#base + j * JOB_WORDS + J_PENDING, 1) === 1;
   }
 
-  /** Publishes completion: done = 1 (seq-cst, after every task's writes) and wakes the waiter. */
-  complete(j: number): void {
+  /**
+   * Publishes completion: done = 1 (seq-cst, after every task's writes), and wakes a thread blocked
+   * on the word (`notify`: runSync waits there; async jobs are reported through the done ring).
+   */
+  complete(j: number, notify: boolean): void {
     const i = this.#base + j * JOB_WORDS + J_DONE;
     Atomics.store(this.#w, i, 1);
-    Atomics.notify(this.#w, i);
+    if (notify) Atomics.notify(this.#w, i);
   }
 }

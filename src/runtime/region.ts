@@ -9,6 +9,7 @@
  *                      morselRows · spinMicros · spinners (workers in their spin phase)
  *   +64    sleepers    parked workers (park.ts), alone on its line: every waker reads it
  *   +128   completions async jobs completed so far: the owner's waitAsync word (runtime.ts)
+ *   +132   ownerWaiting 1 while the owner has a waitAsync armed (finishers notify only then)
  *   +192   worker slots, workers × 64 B (one line each: the park word is waited on, and its
  *          neighbours would otherwise bounce between cores)
  *   …      injector    MpmcRing(injectorCapacity): task indices submitted by the owner
@@ -42,6 +43,7 @@ const H_MAGIC = 0, H_WORKERS = 1, H_SHUTDOWN = 2, H_DEQUE_CAP = 3, H_TASK_CAP = 
 const H_INJ_CAP = 6, H_MORSEL = 7, H_SPIN = 8, H_SPINNERS = 9;
 const W_SLEEPERS = 16;
 const W_COMPLETIONS = 32;
+const W_OWNER_WAITING = 33;
 const SLOTS_BYTE = 192;
 export const SLOT_WORDS = 16;
 export const S_PARK = 0, S_CURRENT = 1, S_STATE = 2, S_TASKS = 3, S_STEALS = 4, S_PARKS = 5, S_CORE = 6, S_LIFE = 7;
@@ -192,6 +194,11 @@ export class Region {
     return this.#h + W_COMPLETIONS;
   }
 
+  /** Word index of the owner's "I have a waitAsync armed" flag. */
+  get ownerWaitingWord(): number {
+    return this.#h + W_OWNER_WAITING;
+  }
+
   /** True if any queue holds a task (the sleeper's S3 re-check; a snapshot). */
   hasWork(): boolean {
     if (!this.injector.isEmpty()) return true;
@@ -218,11 +225,15 @@ export class Region {
       // Capacity = job slots, so there is room (pushWait only outlasts a stalled consumer). Pushed
       // before the completions bump: the owner, woken by that notify, finds the slot in the ring.
       this.done.pushWait(job);
-      this.jobs.complete(job);
+      this.jobs.complete(job, false); // done = 1 for a submitter polling it; nobody waits on it
       Atomics.add(this.i32, this.completionsWord, 1);
-      Atomics.notify(this.i32, this.completionsWord);
+      // Dekker with the owner (runtime.ts #arm): it stores ownerWaiting = 1 before loading the
+      // completions value it will wait on; we bump completions before loading ownerWaiting. So
+      // either its load sees our bump (no wait), or we see its flag and notify. Skipping the
+      // notify otherwise saves a wake-up per job while the owner is busy draining anyway.
+      if (Atomics.load(this.i32, this.ownerWaitingWord) !== 0) Atomics.notify(this.i32, this.completionsWord);
     } else {
-      this.jobs.complete(job);
+      this.jobs.complete(job, true);
     }
   }
 }

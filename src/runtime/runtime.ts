@@ -455,9 +455,11 @@ export class Runtime {
     const r = this.region;
     const w = r.i32;
     while (!this.#armed && this.#inflightAsync > 0 && !this.#closed) {
+      // Flag first, then the value to wait on (the other half of region.finishTask's Dekker pair).
+      Atomics.store(w, r.ownerWaitingWord, 1);
       const seen = Atomics.load(w, r.completionsWord);
       this.#drain();
-      if (this.#inflightAsync === 0) return;
+      if (this.#inflightAsync === 0) break;
       const res = waitAsync(w, r.completionsWord, seen);
       if (res.async) {
         this.#armed = true;
@@ -466,10 +468,14 @@ export class Runtime {
       }
       // 'not-equal': a job completed between our load and the wait; drain again.
     }
+    // Nothing in flight (or closed): not waiting. While armed the flag must stay up.
+    if (!this.#armed) Atomics.store(w, r.ownerWaitingWord, 0);
   }
 
   readonly #onWake = (): void => {
     this.#armed = false;
+    // Not waiting while we drain: finishers skip their notify (we re-read completions when we re-arm).
+    Atomics.store(this.region.i32, this.region.ownerWaitingWord, 0);
     this.#reapDead();
     this.#arm();
   };

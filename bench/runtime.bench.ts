@@ -1,0 +1,162 @@
+/**
+ * npm run bench:runtime — the parallel runtime (src/runtime), one run, same number of workers:
+ *
+ *   tiny_task             a no-op job: throughput (many in flight) and p50/p99 round trip (one at a
+ *                         time) — AetherFlow vs piscina (minThreads = maxThreads, warm) vs a plain
+ *                         in-process async call
+ *   sum_f64_10M           all workers vs one worker vs the single-thread kernel; memcpy of the same
+ *                         bytes as the memory-bandwidth reference
+ *   groupby_sum_1000_10M  int32 keys in [0, 1000), float64 values: same three
+ *   startup               Runtime.start() until every worker is ready (module already compiled)
+ *
+ * Writes bench/results/runtime.json (+ .svg). Env: BENCH_N (rows, default 10 000 000),
+ * BENCH_SAMPLES (timed runs per data case, default 25), BENCH_WORKERS (default: available cores).
+ */
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Piscina from 'piscina';
+import { Context, columnFromArray, columnType, kernels } from '../src/index.js';
+import { groupBySum, noopJob, sumJob } from '../src/runtime/plans.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { groupBySum as groupBySumKernel } from '../src/kernels/groupby.js';
+import { writeResults, type Row } from './lib/harness.js';
+
+const N = Number(process.env.BENCH_N ?? 10_000_000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 25);
+const W = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+const tag = N === 10_000_000 ? '10M' : `${N}`;
+const rows: Row[] = [];
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+async function timed(fn: () => unknown | Promise<unknown>, samples = SAMPLES): Promise<number[]> {
+  for (let i = 0; i < 3; i++) await fn();
+  const ms: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+  return ms;
+}
+
+function row(c: string, impl: string, ms: number[], extra: Record<string, number> = {}): void {
+  const r: Row = { case: c, impl, median_ms: r4(pct(ms, 50)), p99_ms: r4(pct(ms, 99)), samples: ms.length, ...extra };
+  rows.push(r);
+  const more = Object.entries(extra).map(([k, v]) => `${k}=${v}`).join(' ');
+  console.log(`  ${impl.padEnd(20)} median ${r.median_ms.toFixed(3).padStart(9)} ms   p99 ${r.p99_ms.toFixed(3).padStart(9)} ms   ${more}`);
+}
+
+// ---- tiny tasks ---------------------------------------------------------------------------------
+
+/** Throughput with `inFlight` calls outstanding, and round-trip latency one call at a time. */
+async function tiny(impl: string, call: () => Promise<unknown>): Promise<void> {
+  const inFlight = 1000;
+  const rounds = 20;
+  const opsPerS: number[] = [];
+  for (let r = 0; r < rounds + 3; r++) {
+    const t = performance.now();
+    const ps: Array<Promise<unknown>> = new Array(inFlight);
+    for (let i = 0; i < inFlight; i++) ps[i] = call();
+    await Promise.all(ps);
+    if (r >= 3) opsPerS.push(inFlight / ((performance.now() - t) / 1000));
+  }
+  const lat: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const t = performance.now();
+    await call();
+    if (i >= 1000) lat.push(performance.now() - t);
+  }
+  row('tiny_task', impl, lat, {
+    ops_per_s: Math.round(pct(opsPerS, 50)),
+    p50_us: r4(pct(lat, 50) * 1000),
+    p99_us: r4(pct(lat, 99) * 1000),
+  });
+}
+
+console.log(`runtime bench: ${W} workers, N = ${N}, node ${process.version}, ${os.cpus().length} cpus`);
+
+const ctx = Context.create({ maxBytes: 2 ** 31 });
+// Startup: the kernel module is compiled by Context.create; each start spawns and readies W workers.
+console.log('\nstartup');
+const starts: number[] = [];
+for (let i = 0; i < 6; i++) {
+  const t = performance.now();
+  const rt0 = await Runtime.start({ context: ctx, workers: W });
+  starts.push(performance.now() - t);
+  await rt0.close();
+}
+row('startup', 'aetherflow', starts.slice(1));
+
+const rt = await Runtime.start({ context: ctx, workers: W });
+const rt1 = await Runtime.start({ context: ctx, workers: 1 });
+
+console.log('\ntiny_task');
+await tiny('aetherflow', () => rt.run(noopJob()));
+const pool = new Piscina({
+  filename: fileURLToPath(new URL('./lib/noop-worker.mjs', import.meta.url)),
+  minThreads: W, maxThreads: W, idleTimeout: 60_000,
+});
+await tiny('piscina', () => pool.run(1));
+await pool.destroy();
+const inProcess = async (x: number) => x;
+await tiny('in-process', () => inProcess(1));
+
+// ---- data cases ---------------------------------------------------------------------------------
+
+const scope = ctx.scope();
+let seed = 42;
+const rand = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+const xs = new Float64Array(N).map(() => rand());
+const ks = new Int32Array(N).map(() => Math.floor(rand() * 1000));
+const x = columnFromArray(ctx, scope, columnType('float64'), xs);
+const k = columnFromArray(ctx, scope, columnType('int32'), ks);
+const dst = new Float64Array(N);
+
+const expectSum = kernels.sum(x) as number;
+for (const r of [rt, rt1]) {
+  const s = (await r.run(sumJob(x))) as number;
+  if (Math.abs(s - expectSum) > 1e-9 * Math.abs(expectSum)) throw new Error(`sum disagrees: ${s} vs ${expectSum}`);
+}
+console.log(`\nsum_f64_${tag}`);
+row(`sum_f64_${tag}`, 'aetherflow', await timed(() => rt.run(sumJob(x))));
+row(`sum_f64_${tag}`, 'aetherflow-1w', await timed(() => rt1.run(sumJob(x))));
+row(`sum_f64_${tag}`, 'aetherflow-kernel', await timed(() => kernels.sum(x)));
+row(`sum_f64_${tag}`, 'memcpy', await timed(() => dst.set(xs)));
+
+const one = groupBySumKernel(k, x);
+const par = await groupBySum(rt, k, x);
+if (par.groups !== one.groups) throw new Error(`group-by disagrees: ${par.groups} vs ${one.groups} groups`);
+console.log(`\ngroupby_sum_1000_${tag}`);
+row(`groupby_sum_1000_${tag}`, 'aetherflow', await timed(() => groupBySum(rt, k, x)));
+row(`groupby_sum_1000_${tag}`, 'aetherflow-1w', await timed(() => groupBySum(rt1, k, x)));
+let gscope = ctx.scope();
+row(`groupby_sum_1000_${tag}`, 'aetherflow-kernel', await timed(() => {
+  gscope.close();
+  gscope = ctx.scope();
+  return groupBySumKernel(k, x, { scope: gscope });
+}));
+gscope.close();
+
+await rt.close();
+await rt1.close();
+scope.close();
+
+// Ratios the issue's bar is about.
+const get = (c: string, i: string) => rows.find((r) => r.case === c && r.impl === i)!;
+const tt = get('tiny_task', 'aetherflow');
+const tp = get('tiny_task', 'piscina');
+console.log('\nsummary');
+console.log(`  tiny-task throughput: ${tt.ops_per_s} ops/s = ${(Number(tt.ops_per_s) / Number(tp.ops_per_s)).toFixed(1)}× piscina; p50 ${tt.p50_us} µs, p99 ${tt.p99_us} µs`);
+for (const c of [`sum_f64_${tag}`, `groupby_sum_1000_${tag}`]) {
+  const s = get(c, 'aetherflow-kernel').median_ms / get(c, 'aetherflow').median_ms;
+  console.log(`  ${c}: ${W} workers ${s.toFixed(2)}× the single-thread kernel`);
+}
+const bw = (2 * 8 * N) / (get(`sum_f64_${tag}`, 'memcpy').median_ms / 1000) / 1e9;
+console.log(`  memory bandwidth (memcpy, read + write): ${bw.toFixed(1)} GB/s; the sum reads ${(8 * N / 1e6).toFixed(0)} MB → ceiling ≈ ${((8 * N) / (bw * 1e9 / 2) * 1000).toFixed(2)} ms at memcpy's read rate`);
+console.log(`  startup: ${get('startup', 'aetherflow').median_ms} ms for ${W} workers`);
+writeResults('runtime', rows);
