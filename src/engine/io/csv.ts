@@ -685,6 +685,7 @@ export class CsvReader {
   #layout: CsvLayout | undefined;
   #line = 1;
   #ncols = -1;
+  #headerNames: string[] | undefined;
   /** Rows tokenized by open() (the inference sample), handed out first. */
   #pending = false;
 
@@ -720,7 +721,10 @@ export class CsvReader {
   }
 
   #error(e: unknown, column?: number): never {
-    if (e instanceof RowError) throw new FileFormatError(this.name, e.detail, undefined, e.line, this.#layout?.names[e.column] ?? (column !== undefined ? `column_${column + 1}` : undefined));
+    if (e instanceof RowError) {
+      const names = this.#layout?.names ?? this.#headerNames;
+      throw new FileFormatError(this.name, e.detail, undefined, e.line, names ? names[e.column] : column !== undefined ? `column_${column + 1}` : undefined);
+    }
     throw e;
   }
 
@@ -745,6 +749,7 @@ export class CsvReader {
         if (src.final) break;
       }
       if (!names) throw new FileFormatError(this.name, 'empty file: no header row');
+      this.#headerNames = names;
       const seen = new Set<string>();
       names = names.map((n, k) => {
         let v = n === '' ? `column_${k + 1}` : n;
