@@ -6,7 +6,7 @@
 // the row's group id / dense slot read from an i32 column with min = 0. Null keys (only possible
 // when the key column is read directly) go to the last slot, nslots − 1.
 //
-// Accumulator record per slot (16 bytes; the host allocates parts × nslots of them):
+// Accumulator record per slot (16 bytes; the host allocates nslots of them):
 //
 //   +0   value  8 bytes  SUM/MEAN: i64 (signed), u64 (unsigned, wrapping), f64 (floats; and
 //                        MEAN of 64-bit ints, see meanInF64)
@@ -17,10 +17,10 @@
 // COUNT and MEAN keep exact counts, bumped together by one i64 add (VALID_AND_ROW). SUM, MIN and
 // MAX only need rows > 0 and valid > 0, so they store 1s instead (see `count`).
 //
-// Partial tables: with parts = 4, row i updates table i & 3. A run of rows that hit the same slot
-// then no longer waits on the previous row's store (a read–modify–write chain through memory, ~5
-// cycles on x86 for store-to-load forwarding); the 4 tables are merged at the end. The host uses 4
-// only while 4 tables stay in L2, else 1.
+// One table, no partial tables: splitting rows over 4 tables (to break the store→load chain of
+// rows hitting the same slot) measured slower here — the 4 live base pointers spilled registers
+// in V8's code, and 4 × 1000 slots × 16 B no longer fit L1 — while with random keys the chain is
+// rare anyway (1 row in 1000 for the benchmark's 1000 groups).
 //
 // Float MIN/MAX follow assembly/aggregate: NaN is the largest value; MAX is NaN if any value is NaN,
 // MIN skips NaN unless every valid value is NaN (MIN starts at NaN and any non-NaN replaces it).
@@ -100,58 +100,27 @@ const ALL: u64 = <u64>-1;
   else store<i32>(rec, 1, 8);
 }
 
-/** Merges record src into dst (partial tables → table 0). */
-// @ts-ignore: decorator
-@inline function merge<V>(op: i32, dst: usize, src: usize): void {
-  if (op == AggOp.SUM || op == AggOp.MEAN) {
-    if (isFloat<V>() || meanInF64<V>(op)) store<f64>(dst, load<f64>(dst) + load<f64>(src));
-    else store<u64>(dst, load<u64>(dst) + load<u64>(src)); // same bits for i64 and u64
-  } else if (op == AggOp.MIN || op == AggOp.MAX) {
-    if (isFloat<V>()) {
-      const a = load<f64>(dst);
-      const b = load<f64>(src);
-      let r: f64;
-      if (op == AggOp.MIN) r = a != a ? b : b != b ? a : (b < a ? b : a); // NaN = "nothing but NaN so far"
-      else r = a != a || b != b ? NaN : (b > a ? b : a);
-      store<f64>(dst, r);
-    } else if (isSigned<V>()) {
-      // The widened identities (i64.MIN/MAX) stay identities, so an empty partial merges as a no-op.
-      const a = load<i64>(dst);
-      const b = load<i64>(src);
-      store<i64>(dst, (op == AggOp.MIN ? b < a : b > a) ? b : a);
-    } else {
-      const a = load<u64>(dst);
-      const b = load<u64>(src);
-      store<u64>(dst, (op == AggOp.MIN ? b < a : b > a) ? b : a);
-    }
-  }
-  store<i64>(dst, load<i64>(dst, 8) + load<i64>(src, 8), 8);
-}
-
 /**
- * One row of a fully valid block (key and value both valid). Unchecked: the slot address is
- * bp + key·16 with bp = table − min·16, and min ≤ key ≤ max holds for every valid key because the
- * host took min and max from this very column (keyRange) or wrote the ids itself; the debug build
- * asserts the record lies in [lo, hi).
+ * One row of a fully valid block: row k of the 4 at kp (keys) / vp (values). Unchecked: the slot
+ * address is bp + key·16 with bp = table − min·16, and min ≤ key ≤ max holds for every valid key
+ * because the host took min and max from this very column (keyRange) or wrote the ids itself; the
+ * debug build asserts the record lies in [lo, hi).
  */
 // @ts-ignore: decorator
-@inline function row<V>(op: i32, bp: usize, keys: usize, vals: usize, i: i32, lo: usize, hi: usize): void {
-  const rec = bp + (<usize>load<i32>(at<i32>(keys, i)) << REC_SHIFT);
+@inline function rowAt<V>(op: i32, bp: usize, kp: usize, vp: usize, k: usize, lo: usize, hi: usize): void {
+  const rec = bp + (<usize>load<i32>(kp + (k << 2)) << REC_SHIFT);
   assert(rec >= lo && rec < hi, 'groupAccumulate: slot out of range');
   if (op == AggOp.COUNT) count(op, rec);
-  else step<V>(op, rec, load<V>(at<V>(vals, i)));
+  else step<V>(op, rec, load<V>(vp + (k << alignof<V>())));
 }
 
 // @ts-ignore: decorator
-@inline function drive<V>(op: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, parts: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
+@inline function drive<V>(op: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
   const stride = <usize>nslots << REC_SHIFT;
-  const end = acc + stride * <usize>parts;
+  const end = acc + stride;
   for (let r = acc; r < end; r += 1 << REC_SHIFT) initRecord<V>(op, r);
   // usize arithmetic wraps mod 2^32 like the addresses themselves, so a negative min works too.
-  const b0 = acc - (<usize>min << REC_SHIFT);
-  const b1 = parts == 4 ? b0 + stride : b0;
-  const b2 = parts == 4 ? b1 + stride : b0;
-  const b3 = parts == 4 ? b2 + stride : b0;
+  const bp = acc - (<usize>min << REC_SHIFT);
   const nullRec = acc + stride - (1 << REC_SHIFT);
   // COUNT never reads the values: a missing value bitmap means every value counts.
   if (op == AggOp.COUNT) vals = 0;
@@ -162,13 +131,16 @@ const ALL: u64 = <u64>-1;
     const vb = whole ? word(vvalid, b) : tailWord(vvalid, n);
     const base = b << 6;
     if (whole && (kb & vb) == ALL) {
-      // The fast path: 64 rows, no bitmap tests, 4 rows per step, one to each partial table.
-      for (let j = 0; j < 64; j += 4) {
-        const i = base + j;
-        row<V>(op, b0, keys, vals, i, acc, end);
-        row<V>(op, b1, keys, vals, i + 1, acc, end);
-        row<V>(op, b2, keys, vals, i + 2, acc, end);
-        row<V>(op, b3, keys, vals, i + 3, acc, end);
+      // The fast path: 64 rows, no bitmap tests. Pointers are bumped so that the loads use
+      // immediate offsets, and the loop body stays small (few live values: no register spills).
+      let kp = keys + (<usize>base << 2);
+      let vp = vals + (<usize>base << alignof<V>());
+      const kend = kp + 256;
+      for (; kp < kend; kp += 16, vp += 4 << alignof<V>()) {
+        rowAt<V>(op, bp, kp, vp, 0, acc, end);
+        rowAt<V>(op, bp, kp, vp, 1, acc, end);
+        rowAt<V>(op, bp, kp, vp, 2, acc, end);
+        rowAt<V>(op, bp, kp, vp, 3, acc, end);
       }
       continue;
     }
@@ -177,16 +149,12 @@ const ALL: u64 = <u64>-1;
       const r = <i32>ctz(rest);
       rest &= rest - 1;
       const i = base + r;
-      const rec = ((kb >>> <u64>r) & 1) != 0 ? b0 + (<usize>load<i32>(at<i32>(keys, i)) << REC_SHIFT) : nullRec;
-      assert(rec >= acc && rec < acc + stride, 'groupAccumulate: slot out of range');
+      const rec = ((kb >>> <u64>r) & 1) != 0 ? bp + (<usize>load<i32>(at<i32>(keys, i)) << REC_SHIFT) : nullRec;
+      assert(rec >= acc && rec < end, 'groupAccumulate: slot out of range');
       if (((vb >>> <u64>r) & 1) == 0) countNull(op, rec);
       else if (op == AggOp.COUNT) count(op, rec);
       else step<V>(op, rec, load<V>(at<V>(vals, i)));
     }
-  }
-  for (let p = 1; p < parts; p++) {
-    const src = acc + stride * <usize>p;
-    for (let s: usize = 0; s < stride; s += 1 << REC_SHIFT) merge<V>(op, acc + s, src + s);
   }
 }
 
@@ -225,66 +193,90 @@ const ALL: u64 = <u64>-1;
   return nulls;
 }
 
-// @ts-ignore: decorator
-@inline function perOp<V>(finishing: bool, op: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, parts: i32, vals: usize, vvalid: usize, n: i32, acc: usize): i32 {
-  // finishing: keys = map, n = groups, vals = out, vvalid = outValidity (one switch for both calls)
+// One function per (value type, op): each holds one driver loop, small enough for the engine's
+// optimizing compiler to give it its full attention (one giant function with every instantiation
+// inlined ran ~1.6× slower in V8).
+function countRows(keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
+  drive<u8>(AggOp.COUNT, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+}
+function sumRows<V>(keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
+  drive<V>(AggOp.SUM, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+}
+function meanRows<V>(keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
+  drive<V>(AggOp.MEAN, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+}
+function minRows<V>(keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
+  drive<V>(AggOp.MIN, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+}
+function maxRows<V>(keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): void {
+  drive<V>(AggOp.MAX, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+}
+
+function finishAs<V>(op: i32, acc: usize, map: usize, groups: i32, out: usize, outValidity: usize): i32 {
   switch (op) {
-    case AggOp.SUM:
-      if (finishing) return finish<V>(AggOp.SUM, acc, keys, n, vals, vvalid);
-      drive<V>(AggOp.SUM, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc); return 0;
-    case AggOp.MEAN:
-      if (finishing) return finish<V>(AggOp.MEAN, acc, keys, n, vals, vvalid);
-      drive<V>(AggOp.MEAN, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc); return 0;
-    case AggOp.MIN:
-      if (finishing) return finish<V>(AggOp.MIN, acc, keys, n, vals, vvalid);
-      drive<V>(AggOp.MIN, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc); return 0;
-    case AggOp.MAX:
-      if (finishing) return finish<V>(AggOp.MAX, acc, keys, n, vals, vvalid);
-      drive<V>(AggOp.MAX, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc); return 0;
+    case AggOp.COUNT: return finish<V>(AggOp.COUNT, acc, map, groups, out, outValidity);
+    case AggOp.SUM: return finish<V>(AggOp.SUM, acc, map, groups, out, outValidity);
+    case AggOp.MEAN: return finish<V>(AggOp.MEAN, acc, map, groups, out, outValidity);
+    case AggOp.MIN: return finish<V>(AggOp.MIN, acc, map, groups, out, outValidity);
+    case AggOp.MAX: return finish<V>(AggOp.MAX, acc, map, groups, out, outValidity);
     default: return -1;
   }
 }
 
-function dispatch(finishing: bool, op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, parts: i32, vals: usize, vvalid: usize, n: i32, acc: usize): i32 {
+function perOp<V>(finishing: bool, op: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): i32 {
+  // finishing: keys = map, n = groups, vals = out, vvalid = outValidity (one type switch for both calls)
+  if (finishing) return finishAs<V>(op, acc, keys, n, vals, vvalid);
+  switch (op) {
+    case AggOp.SUM: sumRows<V>(keys, kvalid, min, nslots, vals, vvalid, n, acc); return 0;
+    case AggOp.MEAN: meanRows<V>(keys, kvalid, min, nslots, vals, vvalid, n, acc); return 0;
+    case AggOp.MIN: minRows<V>(keys, kvalid, min, nslots, vals, vvalid, n, acc); return 0;
+    case AggOp.MAX: maxRows<V>(keys, kvalid, min, nslots, vals, vvalid, n, acc); return 0;
+    default: return -1;
+  }
+}
+
+function dispatch(finishing: bool, op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize): i32 {
   if (op == AggOp.COUNT) {
     // COUNT reads no values: one instantiation serves every value type.
-    if (finishing) return finish<u8>(AggOp.COUNT, acc, keys, n, vals, vvalid);
-    drive<u8>(AggOp.COUNT, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
+    if (finishing) return finishAs<u8>(op, acc, keys, n, vals, vvalid);
+    countRows(keys, kvalid, min, nslots, vals, vvalid, n, acc);
     return 0;
   }
   switch (dtype) {
-    case DType.I8: return perOp<i8>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.I16: return perOp<i16>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.I32: return perOp<i32>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.I64: return perOp<i64>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.U8: return perOp<u8>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.U16: return perOp<u16>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.U32: return perOp<u32>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.U64: return perOp<u64>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.F32: return perOp<f32>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
-    case DType.F64: return perOp<f64>(finishing, op, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
+    case DType.I8: return perOp<i8>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.I16: return perOp<i16>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.I32: return perOp<i32>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.I64: return perOp<i64>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.U8: return perOp<u8>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.U16: return perOp<u16>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.U32: return perOp<u32>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.U64: return perOp<u64>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.F32: return perOp<f32>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
+    case DType.F64: return perOp<f64>(finishing, op, keys, kvalid, min, nslots, vals, vvalid, n, acc);
     default: return -1;
   }
 }
 
 /**
  * groupAccumulate(op, dtype, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc) → 0 (−1: bad
- * op/type). Initializes parts × nslots records at acc, folds rows 0..n−1 in, merges the partial
- * tables into the first. keys: i32 per row (slot = key − min); kvalid: key bitmap or 0; parts: 1 or 4.
+ * op/type). Initializes nslots records at acc and folds rows 0..n−1 in. keys: i32 per row (slot =
+ * key − min); kvalid: key bitmap or 0 (null keys go to slot nslots − 1). `parts` is the number of
+ * tables the caller allocated at acc (an earlier version split rows over 4 partial tables); only the
+ * first is used, so pass 1 and allocate nslots × 16 bytes.
  */
 export function groupAccumulate(op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, parts: i32, vals: usize, vvalid: usize, n: i32, acc: usize): i32 {
-  assert(parts == 1 || parts == 4, 'groupAccumulate: parts must be 1 or 4');
-  return dispatch(false, op, dtype, keys, kvalid, min, nslots, parts, vals, vvalid, n, acc);
+  assert(parts >= 1, 'groupAccumulate: parts must be ≥ 1');
+  return dispatch(false, op, dtype, keys, kvalid, min, nslots, vals, vvalid, n, acc);
 }
 
 /**
  * groupFinish(op, dtype, acc, map, groups, out, outValidity) → null count. Writes one result per
- * group from the merged records: group g reads slot map[g] (map = 0: slot g). Output types: COUNT
+ * group from the records: group g reads slot map[g] (map = 0: slot g). Output types: COUNT
  * i64; SUM i64 / u64 bits / f64; MEAN f64; MIN/MAX the value type. outValidity (zeroed by the host,
  * or 0 to skip) gets a bit per group with at least one valid value; COUNT is never null.
  */
 export function groupFinish(op: i32, dtype: i32, acc: usize, map: usize, groups: i32, out: usize, outValidity: usize): i32 {
-  return dispatch(true, op, dtype, map, 0, 0, 0, 1, out, outValidity, groups, acc);
+  return dispatch(true, op, dtype, map, 0, 0, 0, out, outValidity, groups, acc);
 }
 
 /** denseMap(acc, nslots, map) → groups: the slots that saw a row (rows > 0), ascending, into map. */

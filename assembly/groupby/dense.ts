@@ -156,8 +156,8 @@ import { at, bit, lanes, word, tailWord } from '../util';
 // One dispatch per entry point; `op` selects which generic body the switch instantiates.
 const RANGE = 0, SLOTS = 1, IDS = 2, KEYS = 3;
 
-// @ts-ignore: decorator
-@inline function run<K>(op: i32, keys: usize, validity: usize, n: i32, a: usize, nslots: i32, b: usize, c: usize, d: usize): i32 {
+// Not @inline: one function per key type keeps each loop small for V8's optimizing compiler.
+function run<K>(op: i32, keys: usize, validity: usize, n: i32, a: usize, nslots: i32, b: usize, c: usize, d: usize): i32 {
   if (op == RANGE) return rangeOf<K>(keys, validity, n, a);
   if (op == SLOTS) { slotsOf<K>(keys, validity, n, a, nslots, b); return 0; }
   if (op == IDS) return idsOf<K>(keys, validity, n, a, nslots, b, c, d);

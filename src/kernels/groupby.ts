@@ -76,8 +76,6 @@ const OPS: Record<GroupAggOp, AggOp> = {
 /** Dense path bounds: auto takes a domain of ≤ DENSE_AUTO values (and ≤ 2 × rows); forced, ≤ DENSE_FORCED. */
 const DENSE_AUTO = 65536;
 const DENSE_FORCED = 1 << 24;
-/** Partial tables (4 of them) only while all four stay in L1 (4 × 256 slots × 16 B = 16 KiB); see accumulate.ts. */
-const PARTS_MAX_SLOTS = 256;
 const REC_BYTES = 16;
 /** Must match CHUNK in assembly/groupby/table.ts: rows hashed per batch. */
 const HASH_CHUNK = 1024;
@@ -185,10 +183,9 @@ function aggregateSlots(
   op: string, ctx: Context, tmp: ArenaScope, out: ArenaScope, p: AggPlan,
   slotKeys: number, slotValid: number, min: number, nslots: number, n: number, map: number, groups: number, acc?: number,
 ): Column {
-  const parts = nslots <= PARTS_MAX_SLOTS ? 4 : 1;
   if (acc === undefined) {
-    const a = tmp.alloc(parts * nslots * REC_BYTES);
-    const r = guard(op, () => ctx.kernel.groupAccumulate(p.op, p.dtype, slotKeys, slotValid, min, nslots, parts, p.col.values, p.col.validity, n, a));
+    const a = tmp.alloc(nslots * REC_BYTES);
+    const r = guard(op, () => ctx.kernel.groupAccumulate(p.op, p.dtype, slotKeys, slotValid, min, nslots, 1, p.col.values, p.col.validity, n, a));
     if (r !== 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
     acc = a;
   }
@@ -241,9 +238,8 @@ function groupByDense(op: string, ctx: Context, tmp: ArenaScope, out: ArenaScope
   }
   // The first aggregate's records tell which slots saw a row (COUNT when there is no aggregate).
   const firstPlan: AggPlan = plans[0] ?? { op: AggOp.COUNT, name: 'count', col: key, dtype: DType.U8, outType: columnType('int64') };
-  const parts = nslots <= PARTS_MAX_SLOTS ? 4 : 1;
-  const acc0 = tmp.alloc(parts * nslots * REC_BYTES);
-  const r0 = guard(op, () => ctx.kernel.groupAccumulate(firstPlan.op, firstPlan.dtype, slotKeys, slotValid, min, nslots, parts, firstPlan.col.values, firstPlan.col.validity, n, acc0));
+  const acc0 = tmp.alloc(nslots * REC_BYTES);
+  const r0 = guard(op, () => ctx.kernel.groupAccumulate(firstPlan.op, firstPlan.dtype, slotKeys, slotValid, min, nslots, 1, firstPlan.col.values, firstPlan.col.validity, n, acc0));
   if (r0 !== 0) throw new UnsupportedTypeError(`${op} ${firstPlan.name}`, [firstPlan.col.label]);
   const map = tmp.alloc(nslots * 4);
   const groups = guard(op, () => ctx.kernel.denseMap(acc0, nslots, map));
