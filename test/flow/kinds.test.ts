@@ -117,7 +117,9 @@ test('custom task types via registerTaskType; unknown type; query needs the engi
   const r = await flow('ct').task('d', 'double', { x: 21 }).build().run();
   assert.is(r.output('d'), 42);
   assert.throws(() => flow('u').task('x', 'nosuch', {}), (e: unknown) => e instanceof UnknownTaskTypeError && /known: .*double/.test(String(e)));
-  assert.throws(() => flow('q').task('x', 'query', {}), (e: unknown) => e instanceof FlowValidationError && /no query executor/.test(String(e)));
+  // query nodes inject the engine: a flow without an `engine` provider is rejected when built.
+  assert.throws(() => flow('q').node('a', () => 1).task('x', 'query', { source: 'a' }, { after: ['a'] }).build(),
+    (e: unknown) => e instanceof FlowValidationError && /injects 'engine', which no provider supplies/.test(String(e)));
 });
 
 test.run();

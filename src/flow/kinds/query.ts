@@ -36,7 +36,8 @@
  * `engineProvider()`. This module loads the engine lazily, so jobs without queries do not pay for it.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { z } from 'zod';
 import { AetherError } from '../../errors.js';
@@ -82,7 +83,7 @@ const tableRef = z.union([name, fileRef], { error: 'an upstream node name or { f
 const source = z.union([name, fileRef, z.array(name).min(1)], { error: 'an upstream node name, { file: path }, or a list of node names (union)' });
 
 const sortKey = z.union([name, z.strictObject({ column: name, descending: z.boolean().optional(), nulls_first: z.boolean().optional() })]);
-const joinOn = z.union([name, z.array(z.union([name, z.tuple([name, name])])).min(1)]);
+const joinOn = z.union([name, z.array(z.union([name, z.tuple([name, name])])).min(1)], { error: 'a key column, or a list of key columns / [left, right] pairs' });
 
 const STEPS = {
   filter: z.strictObject({ filter: exprText }),
@@ -191,7 +192,7 @@ export const queryTask: TaskType<Config> = {
 
 async function runQuery(cfg: Config, info: TaskTypeInfo, ctx: NodeContext): Promise<Table | QueryWriteOutput> {
   const engine = ctx.services.engine as Engine | undefined;
-  const where = (path: (string | number)[]) => info.where?.(path) ?? `config.${path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')}`;
+  const where = (path: (string | number)[]) => info.where?.(path) ?? ['config', ...path].map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1);
   const fail = (path: (string | number)[], e: unknown): never => {
     if (e instanceof QueryNodeError) throw e;
     throw new QueryNodeError(info.name, where(path), (e as Error)?.message ?? String(e), { cause: e });
@@ -217,6 +218,8 @@ async function runQuery(cfg: Config, info: TaskTypeInfo, ctx: NodeContext): Prom
       const path = filePath(cfg.write, info, ctx);
       mkdirSync(dirname(path), { recursive: true });
       try {
+        const format = cfg.format ?? IPC_EXT[extname(path).toLowerCase()];
+        if (format === 'arrow' || format === 'arrows') return { path: portable(path, ctx), ...(await writeIpcFile(engine, q, path, format, ctx.signal)) };
         const r = await q.write(path, { signal: ctx.signal, format: cfg.format });
         return { path: portable(r.path, ctx), rows: r.rows, bytes: r.bytes };
       } catch (e) {
@@ -237,6 +240,25 @@ async function runQuery(cfg: Config, info: TaskTypeInfo, ctx: NodeContext): Prom
 }
 
 type Fail = (path: (string | number)[], e: unknown) => never;
+
+const IPC_EXT: Record<string, 'arrow' | 'arrows'> = { '.arrow': 'arrow', '.feather': 'arrow', '.ipc': 'arrow', '.arrows': 'arrows' };
+
+/**
+ * Arrow IPC files are written here rather than by `query.write`, with the dictionary ids renumbered
+ * (arrow-codec.ts): the engine gives every export fresh ids, so the same result would otherwise be
+ * written with different bytes by a resumed run than by an uninterrupted one.
+ */
+async function writeIpcFile(engine: Engine, q: Query, path: string, format: 'arrow' | 'arrows', signal: AbortSignal): Promise<{ rows: number; bytes: number }> {
+  const table = await q.collect({ signal });
+  try {
+    const [{ tableToIPC }, { normalizeDictionaryIds }] = await Promise.all([import('apache-arrow'), import('./arrow-codec.js')]);
+    const bytes = tableToIPC(normalizeDictionaryIds(table), format === 'arrow' ? 'file' : 'stream');
+    await writeFile(path, bytes);
+    return { rows: table.numRows, bytes: bytes.byteLength };
+  } finally {
+    engine.release(table);
+  }
+}
 
 async function applyStep(engine: Engine, q: Query, s: QueryStep, params: Params, info: TaskTypeInfo, ctx: NodeContext,
                          opened: Dataset[], fail: Fail, at: (...p: (string | number)[]) => (string | number)[]): Promise<Query> {
