@@ -37,6 +37,10 @@ export {
   type NodeOptions, type NodeSpec, type NodeFn, type DepSpec, type Provider, type ProviderScope, type FlowEvent,
   type NodeResult, type RunStats, type RunManagerOptions, type TaskType, type NodeStateName, type BranchInfo,
 } from './flow/index.js';
+export {
+  engineProvider, QueryNodeError, ExprSyntaxError, parseExpr, parseAgg, arrowCodec,
+  type QueryConfig, type QueryStep, type QueryWriteOutput,
+} from './flow/index.js';
 export { loadJob, parseJob, type Job } from './flow/job.js';
 export { History, registerOutputCodec, type OutputCodec } from './flow/history.js';
 export {

@@ -16,3 +16,9 @@ export {
   configureScriptPool, closeScriptPool, shellConfig, httpConfig, scriptConfig, functionConfig,
   type ShellConfig, type ShellOutput, type HttpConfig, type HttpOutput, type ScriptConfig, type ScriptPoolOptions,
 } from './kinds/index.js';
+export {
+  queryConfig, engineProvider, QueryNodeError, parseExpr, parseAgg, ExprSyntaxError,
+  type QueryConfig, type QueryStep, type QueryWriteOutput,
+} from './kinds/index.js';
+// Importing the codec registers it: library users get node tables kept as .arrow files in history.
+export { arrowCodec, normalizeDictionaryIds } from './kinds/arrow-codec.js';
