@@ -85,6 +85,11 @@ export class ParquetSource {
       if (input.bytes.length === 0) throw new FileFormatError(name, 'empty file');
       blob = new Blob([input.bytes]);
     }
+    // arrow-rs checks only the trailing magic; check both so a file that merely ends right is refused.
+    if (blob.size < 12) throw new FileFormatError(name, `${blob.size} bytes is too short for a Parquet file`);
+    const head = Buffer.from(await blob.slice(0, 4).arrayBuffer()).toString('latin1');
+    const tail = Buffer.from(await blob.slice(blob.size - 4).arrayBuffer()).toString('latin1');
+    if (head !== 'PAR1' || tail !== 'PAR1') throw new FileFormatError(name, `not a Parquet file (no PAR1 magic at the ${head !== 'PAR1' ? 'start' : 'end'})`);
     let file: pw.ParquetFile;
     try {
       file = await pw.ParquetFile.fromFile(blob);
