@@ -7,11 +7,15 @@
  *   sum_f64_10M           all workers vs one worker vs the single-thread kernel; memcpy of the same
  *                         bytes as the memory-bandwidth reference
  *   groupby_sum_1000_10M  int32 keys in [0, 1000), float64 values: same three
- *   startup               Runtime.start() until every worker is ready (module already compiled)
+ *   startup               Runtime.start() until every worker is ready (module already compiled).
+ *                         Timed on the built package (dist/, `npm run build:ts`) when it is there
+ *                         and newer than the sources: under tsx every worker transpiles its
+ *                         modules first, which is not what a user's start-up costs.
  *
  * Writes bench/results/runtime.json (+ .svg). Env: BENCH_N (rows, default 10 000 000),
  * BENCH_SAMPLES (timed runs per data case, default 25), BENCH_WORKERS (default: available cores).
  */
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
@@ -44,8 +48,11 @@ async function timed(fn: () => unknown | Promise<unknown>, samples = SAMPLES): P
   return ms;
 }
 
-function row(c: string, impl: string, ms: number[], extra: Record<string, number> = {}): void {
-  const r: Row = { case: c, impl, median_ms: r4(pct(ms, 50)), p99_ms: r4(pct(ms, 99)), samples: ms.length, ...extra };
+function row(c: string, impl: string, ms: number[], extra: Record<string, number | string> = {}): void {
+  // The 1-minute load average when the case finished: on a shared 2-core machine, other processes
+  // decide most of the spread between runs, so every row says how busy the machine was.
+  const load1 = Math.round(os.loadavg()[0] * 100) / 100;
+  const r: Row = { case: c, impl, median_ms: r4(pct(ms, 50)), p99_ms: r4(pct(ms, 99)), samples: ms.length, ...extra, load1 };
   rows.push(r);
   const more = Object.entries(extra).map(([k, v]) => `${k}=${v}`).join(' ');
   console.log(`  ${impl.padEnd(20)} median ${r.median_ms.toFixed(3).padStart(9)} ms   p99 ${r.p99_ms.toFixed(3).padStart(9)} ms   ${more}`);
@@ -78,19 +85,24 @@ async function tiny(impl: string, call: () => Promise<unknown>): Promise<void> {
   });
 }
 
-console.log(`runtime bench: ${W} workers, N = ${N}, node ${process.version}, ${os.cpus().length} cpus`);
+console.log(`runtime bench: ${W} workers, N = ${N}, node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const ctx = Context.create({ maxBytes: 2 ** 31 });
 // Startup: the kernel module is compiled by Context.create; each start spawns and readies W workers.
 console.log('\nstartup');
+const built = new URL('../dist/src/runtime/runtime.js', import.meta.url);
+const useDist = existsSync(built) && statSync(built).mtimeMs >= statSync(new URL('../src/runtime/runtime.ts', import.meta.url)).mtimeMs;
+const StartRuntime = useDist ? ((await import(built.href)) as { Runtime: typeof Runtime }).Runtime : Runtime;
+const StartContext = useDist ? ((await import(new URL('../dist/src/context.js', import.meta.url).href)) as { Context: typeof Context }).Context : Context;
+const startCtx = useDist ? StartContext.create({ maxBytes: 1 << 28 }) : ctx;
 const starts: number[] = [];
-for (let i = 0; i < 6; i++) {
+for (let i = 0; i < 8; i++) {
   const t = performance.now();
-  const rt0 = await Runtime.start({ context: ctx, workers: W });
+  const rt0 = await StartRuntime.start({ context: startCtx, workers: W });
   starts.push(performance.now() - t);
   await rt0.close();
 }
-row('startup', 'aetherflow', starts.slice(1));
+row('startup', 'aetherflow', starts.slice(2), { from: useDist ? 'dist' : 'tsx' });
 
 const rt = await Runtime.start({ context: ctx, workers: W });
 const rt1 = await Runtime.start({ context: ctx, workers: 1 });
@@ -158,5 +170,5 @@ for (const c of [`sum_f64_${tag}`, `groupby_sum_1000_${tag}`]) {
 }
 const bw = (2 * 8 * N) / (get(`sum_f64_${tag}`, 'memcpy').median_ms / 1000) / 1e9;
 console.log(`  memory bandwidth (memcpy, read + write): ${bw.toFixed(1)} GB/s; the sum reads ${(8 * N / 1e6).toFixed(0)} MB → ceiling ≈ ${((8 * N) / (bw * 1e9 / 2) * 1000).toFixed(2)} ms at memcpy's read rate`);
-console.log(`  startup: ${get('startup', 'aetherflow').median_ms} ms for ${W} workers`);
+console.log(`  startup: ${get('startup', 'aetherflow').median_ms} ms for ${W} workers (${useDist ? 'built package' : 'sources under tsx'})`);
 writeResults('runtime', rows);
