@@ -40,6 +40,8 @@ export class Executor {
       [Op.SPIN]: (t, s, e, m) => this.#spin(t, s, e, m),
       [Op.KEY_RANGE]: (t, s, e, m) => this.#keyRange(t, s, e, m),
       [Op.GROUP_ACC]: (t, s, e, m) => this.#groupAcc(t, s, e, m),
+      [Op.POPCOUNT]: (t, s, e, m) => this.#popcount(t, s, e, m),
+      [Op.FILTER_FIXED]: (t, s, e, m) => this.#filterFixed(t, s, e, m),
     };
   }
 
@@ -159,6 +161,26 @@ export class Executor {
       e - s, tasks.get(t, T_A2) + m * tableBytes,
     );
     if (r !== 0) throw new Error(`groupAccumulate refused op ${tasks.get(t, T_P1)} on dtype ${tasks.get(t, T_P0)}`);
+  }
+
+  #popcount(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const valid = tasks.get(t, T_A1);
+    const c = this.#k.popcount(tasks.get(t, T_A0) + s / 8, valid === 0 ? 0 : valid + s / 8, e - s);
+    this.#mem.i32[(tasks.get(t, T_A2) >>> 2) + m] = c;
+  }
+
+  #filterFixed(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const width = tasks.get(t, T_P3);
+    const selValid = tasks.get(t, T_P0);
+    const at = this.#mem.i32[(tasks.get(t, T_A3) >>> 2) + m];
+    const r = this.#k.filterFixed(
+      width, tasks.get(t, T_A0) + s * width, e - s,
+      tasks.get(t, T_A1) + s / 8, selValid === 0 ? 0 : selValid + s / 8,
+      tasks.get(t, T_A2) + at * width,
+    );
+    if (r < 0) throw new Error(`filterFixed refused width ${width}`);
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

@@ -40,10 +40,22 @@ export enum Op {
    * x3 = bytes per morsel table (parts × slots × 16).
    */
   GROUP_ACC = 6,
+  /**
+   * Selected rows per morsel of a selection bitmap (assembly/compare popcount). a0 = bits,
+   * a1 = bits validity (0 = none), a2 = counts (i32 per morsel), p2 = morsel rows.
+   */
+  POPCOUNT = 7,
+  /**
+   * Filter of a fixed-width column by a selection, morsel m writing at its row offset in the output
+   * (assembly/filter filterFixed). a0 = values, a1 = selection bits, a2 = output, a3 = output row
+   * offsets (i32 per morsel, prefix sums of POPCOUNT), p0 = selection validity, p2 = morsel rows,
+   * p3 = value bytes.
+   */
+  FILTER_FIXED = 8,
 }
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter'];
 
 /** Bytes of one AGGREGATE partial. */
 export const AGG_PARTIAL_BYTES = 16;
