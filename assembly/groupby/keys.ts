@@ -13,9 +13,9 @@ import { at, bit } from '../util';
 import { hashRange } from '../hash/index';
 
 export const KEY_BYTES: usize = 16;
-const K_KIND: usize = 0;
-const K_VALUES: usize = 4;
-const K_VALIDITY: usize = 8;
+export const K_KIND: usize = 0;
+export const K_VALUES: usize = 4;
+export const K_VALIDITY: usize = 8;
 const K_OFFSETS: usize = 12;
 
 // @ts-ignore: decorator
@@ -37,7 +37,7 @@ export function hashKeys(keys: usize, nkeys: i32, start: i32, m: i32, out: usize
 
 /** Equal as keys: floats compare with -0 = +0 and NaN = NaN (the hash normalizes the same way). */
 // @ts-ignore: decorator
-@inline function eqAt<T>(values: usize, a: i32, b: i32): bool {
+@inline export function eqAt<T>(values: usize, a: i32, b: i32): bool {
   const x = load<T>(at<T>(values, a));
   const y = load<T>(at<T>(values, b));
   if (isFloat<T>()) return x == y || (x != x && y != y);

@@ -17,7 +17,8 @@
 // The home index is tag & (capacity − 1), so rehashing needs only the slots, never the keys, and a
 // probe compares keys only when the 32-bit tags match (false matches: ~1 in 4 billion per probe).
 
-import { hashKeys, keysEqual } from './keys';
+import { DType } from '../shared/codes';
+import { hashKeys, keysEqual, eqAt, K_KIND, K_VALUES, K_VALIDITY } from './keys';
 
 const T_SLOTS: usize = 0;
 const T_CAPACITY: usize = 4;
@@ -28,15 +29,18 @@ const T_FIRST_ROW: usize = 12;
 const CHUNK: i32 = 1024;
 
 /**
- * groupIdsHash(keys, nkeys, start, n, table, ids, hashes) → the first row not yet assigned (n: done).
- * Assigns ids[start ..] (i32). `hashes` is CHUNK × 8 bytes of host scratch.
+ * The probe loop. With `single` (one fixed-width key column without nulls, compile-time), keys are
+ * compared inline as T — the common case, and the one where a call to the generic multi-column
+ * comparison (a type switch per column) would dominate the cost of a row.
  */
-export function groupIdsHash(keys: usize, nkeys: i32, start: i32, n: i32, table: usize, ids: usize, hashes: usize): i32 {
+// @ts-ignore: decorator
+@inline function probe<T>(single: bool, keys: usize, nkeys: i32, start: i32, n: i32, table: usize, ids: usize, hashes: usize): i32 {
   const slots = <usize>load<u32>(table + T_SLOTS);
   const capacity = load<u32>(table + T_CAPACITY);
   const mask = capacity - 1;
   const maxGroups = capacity >>> 1;
   const firstRow = <usize>load<u32>(table + T_FIRST_ROW);
+  const values = <usize>load<u32>(keys + K_VALUES);
   let groups = load<u32>(table + T_GROUPS);
   assert(capacity >= 2 && (capacity & mask) == 0, 'groupIdsHash: capacity must be a power of two');
   for (let c = start; c < n; c += CHUNK) {
@@ -63,7 +67,8 @@ export function groupIdsHash(keys: usize, nkeys: i32, start: i32, n: i32, table:
         }
         if (<u32>(s >>> 32) == tag) {
           const g = <u32>s - 1;
-          if (keysEqual(keys, nkeys, i, load<i32>(firstRow + (<usize>g << 2)))) {
+          const other = load<i32>(firstRow + (<usize>g << 2));
+          if (single ? eqAt<T>(values, i, other) : keysEqual(keys, nkeys, i, other)) {
             store<i32>(ids + (<usize>i << 2), g);
             break;
           }
@@ -74,6 +79,30 @@ export function groupIdsHash(keys: usize, nkeys: i32, start: i32, n: i32, table:
   }
   store<u32>(table + T_GROUPS, groups);
   return n;
+}
+
+function probeSingle<T>(keys: usize, start: i32, n: i32, table: usize, ids: usize, hashes: usize): i32 {
+  return probe<T>(true, keys, 1, start, n, table, ids, hashes);
+}
+
+/**
+ * groupIdsHash(keys, nkeys, start, n, table, ids, hashes) → the first row not yet assigned (n: done).
+ * Assigns ids[start ..] (i32). `hashes` is CHUNK × 8 bytes of host scratch.
+ */
+export function groupIdsHash(keys: usize, nkeys: i32, start: i32, n: i32, table: usize, ids: usize, hashes: usize): i32 {
+  if (nkeys == 1 && load<u32>(keys + K_VALIDITY) == 0) {
+    switch (load<i32>(keys + K_KIND)) {
+      // Integers compare by bits, so signedness does not matter: one instantiation per width.
+      case DType.I8: case DType.U8: return probeSingle<u8>(keys, start, n, table, ids, hashes);
+      case DType.I16: case DType.U16: return probeSingle<u16>(keys, start, n, table, ids, hashes);
+      case DType.I32: case DType.U32: return probeSingle<u32>(keys, start, n, table, ids, hashes);
+      case DType.I64: case DType.U64: return probeSingle<u64>(keys, start, n, table, ids, hashes);
+      case DType.F32: return probeSingle<f32>(keys, start, n, table, ids, hashes);
+      case DType.F64: return probeSingle<f64>(keys, start, n, table, ids, hashes);
+      default: break; // utf8: the generic comparison
+    }
+  }
+  return probe<u8>(false, keys, nkeys, start, n, table, ids, hashes);
 }
 
 /**

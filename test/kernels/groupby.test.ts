@@ -260,8 +260,11 @@ test('float keys: -0 and +0 are one key, all NaNs are one key, null is its own k
   const sums = read(res.results[0]);
   const bySum = Object.fromEntries(ks.map((k, i) => [k, sums[i]]));
   assert.equal(bySum, { '0': 3n, NaN: 3n, '1': 2n, null: 1n });
+  // Without nulls a single float key takes the specialized probe (inline compare): same answer.
   const f32 = columnFromArray(ctx, scope, columnType('float32'), Float32Array.from([0, -0, NaN, -NaN, 2]));
   assert.is(groupBy([f32], []).groups, 3);
+  const f64 = columnFromArray(ctx, scope, columnType('float64'), xs.slice(0, 8));
+  assert.is(groupBy([f64], [], { initialCapacity: 4 }).groups, 3);
   scope.close();
 });
 
