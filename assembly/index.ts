@@ -16,4 +16,4 @@ export { compareScalar, compareColumns, countCompare, compareUtf8, bitmapLogic, 
 export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFixed, takeBits, takeUtf8Size, takeUtf8 } from './filter/index';
 export { hashColumn, hashFold32 } from './hash/index';
 export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, groupFinish } from './groupby/index';
-export { fusedSlots, fusedMaskSlots } from './fused/index';
+export { fusedSlots, fusedMaskSlots, fusedGroupSums } from './fused/index';

@@ -1,5 +1,6 @@
 /**
- * Quick TPC-H Q1 / Q6 timing over a generated lineitem-like table (not the real generator: the
+ * Quick TPC-H Q1 / Q6 timing (CPU_TIME=1: process CPU time instead of wall time, for a loaded machine;
+ * meaningful for single-threaded runs) over a generated lineitem-like table (not the real generator: the
  * bench in bench/tpch does that). The same rows are built in JS and in DuckDB from one integer hash
  * of the row number, so both engines see identical data and results can be compared.
  *
@@ -80,8 +81,10 @@ async function time(label: string, f: () => Promise<unknown>): Promise<{ median:
   const ts: number[] = [];
   for (let r = 0; r < REPS; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     last = await f();
-    ts.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    ts.push(process.env.CPU_TIME ? (c.user + c.system) / 1000 : performance.now() - t0);
   }
   ts.sort((a, b) => a - b);
   const median = ts[ts.length >> 1];

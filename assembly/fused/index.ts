@@ -24,6 +24,17 @@ import { at, bit } from '../util';
  */
 // @ts-ignore: decorator
 @inline function addKey<K>(keys: usize, validity: usize, n: i32, min: i64, card: i32, stride: i32, out: usize, first: bool): void {
+  if (validity == 0) {
+    // No nulls in this range: no bitmap test per row (the common case, and 2x faster).
+    for (let i = 0; i < n; i++) {
+      const k = isSigned<K>() ? <i64>load<K>(at<K>(keys, i)) : <i64><u64>load<K>(at<K>(keys, i));
+      const code = <i32>(k - min);
+      assert(<u32>code < <u32>card, 'fusedSlots: key outside [min, max]');
+      const p = at<i32>(out, i);
+      store<i32>(p, (first ? 0 : load<i32>(p)) + code * stride);
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let code = card;
     if (bit(validity, i)) {
@@ -90,4 +101,57 @@ export function fusedMaskSlots(slots: usize, sel: usize, n: i32, dead: i32): i32
     else store<i32>(at<i32>(slots, i), dead);
   }
   return kept;
+}
+
+/**
+ * fusedGroupSums(slots, n, nslots, cols, ncols, acc): per-slot sums of ncols f64 columns with no
+ * nulls, plus the row count per slot — the keyed SUM/MEAN of a fused group-by in one pass instead of
+ * one groupAccumulate per column (which re-reads the slots and pays a loop per column).
+ *
+ * cols: ncols u32 column addresses. acc: 4 × nslots × (ncols + 1) f64, written here (zeroed first);
+ * on return part 0 holds the result: acc[s·(ncols+1) + c] = Σ col_c over rows of slot s, and
+ * acc[s·(ncols+1) + ncols] = rows of slot s (exact: n < 2^31).
+ *
+ * Why 4 parts: row i goes to part i & 3, so a run of rows in the same slot (the common case with
+ * Q1's 4 groups) does not wait on the previous row's store (store-to-load forwarding, ~5 cycles);
+ * with tiny nslots all 4 parts stay in L1.
+ *
+ * JUSTIFICATION for the unchecked slot addressing: slots come from fusedSlots/fusedMaskSlots of
+ * this morsel, all < nslots (the dead slot included in nslots); the debug build asserts it.
+ */
+export function fusedGroupSums(slots: usize, n: i32, nslots: i32, cols: usize, ncols: i32, acc: usize): void {
+  const w = <usize>(ncols + 1) << 3;
+  const part = <usize>nslots * w;
+  memory.fill(acc, 0, part * 4);
+  const cend = cols + (<usize>ncols << 2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (let r = 0; r < 4; r++) {
+      const s = load<i32>(at<i32>(slots, i + r));
+      assert(<u32>s < <u32>nslots, 'fusedGroupSums: slot out of range');
+      const rec = acc + <usize>r * part + <usize>s * w;
+      let p = rec;
+      const off = <usize>(i + r) << 3;
+      for (let c = cols; c < cend; c += 4) {
+        store<f64>(p, load<f64>(p) + load<f64>(<usize>load<u32>(c) + off));
+        p += 8;
+      }
+      store<f64>(p, load<f64>(p) + 1.0);
+    }
+  }
+  for (; i < n; i++) {
+    const s = load<i32>(at<i32>(slots, i));
+    assert(<u32>s < <u32>nslots, 'fusedGroupSums: slot out of range');
+    let p = acc + <usize>s * w;
+    const off = <usize>i << 3;
+    for (let c = cols; c < cend; c += 4) {
+      store<f64>(p, load<f64>(p) + load<f64>(<usize>load<u32>(c) + off));
+      p += 8;
+    }
+    store<f64>(p, load<f64>(p) + 1.0);
+  }
+  for (let r: usize = 1; r < 4; r++) {
+    const src = acc + r * part;
+    for (let o: usize = 0; o < part; o += 8) store<f64>(acc + o, load<f64>(acc + o) + load<f64>(src + o));
+  }
 }

@@ -50,7 +50,7 @@ export const DEFAULT_MORSEL_ROWS = 16384;
 
 /** Instruction opcodes. Every instruction is a tuple [op, dst, a, b, c, d, e]. */
 const enum I {
-  CMPS, CMPC, AND, OR, NOT, VALID, BOOL, CONST, ARITH, UNARY, CAST, SLOT, SLOTMASK, GACC, SACC,
+  CMPS, CMPC, AND, OR, NOT, VALID, BOOL, CONST, ARITH, UNARY, CAST, SLOT, SLOTMASK, GACC, SACC, GSUMS,
 }
 
 /** Operand refs: r ≥ 0 is register r; r < 0 is column −r − 1 of the batch's column table. */
@@ -439,15 +439,22 @@ function build(p: LogicalPlan, lead: number, agg: Extract<Step, { kind: 'aggrega
 
   // The slot computation (keyed) and the accumulation instructions.
   let slots = NONE;
+  let sums: number[] = [];
   if (keyed) {
     slots = c.reg();
     keys.forEach((k, i) => c.emit(I.SLOT, slots, c.column(k.name), k.type.dtype, i, i === 0 ? 1 : 0, 0));
     if (sel !== NONE) c.emit(I.SLOTMASK, slots, sel, 0, 0, 0, 0);
-    accs.forEach((a, i) => c.emit(I.GACC, slots, a.ref, a.op, a.dtype, i, 0));
+    // f64 sums and means go through one multi-column pass (fusedGroupSums); the rest one by one.
+    const multi = accs.map((a, i) => i).filter((i) => accs[i].dtype === DType.F64 && (accs[i].op === AggOp.SUM || accs[i].op === AggOp.MEAN));
+    if (multi.length > 1) c.emit(I.GSUMS, slots, 0, 0, 0, 0, 0);
+    accs.forEach((a, i) => {
+      if (multi.length <= 1 || !multi.includes(i)) c.emit(I.GACC, slots, a.ref, a.op, a.dtype, i, 0);
+    });
+    sums = multi.length > 1 ? multi : [];
   } else {
     accs.forEach((a, i) => c.emit(I.SACC, sel, a.ref, a.op, a.dtype, i, 0));
   }
-  const prog: Program = { code: c.code, columns: c.columns, consts: c.consts, poolBytes: c.poolBytes, regs: c.regs, sel, keys, accs, outs, morselRows };
+  const prog: Program = { code: c.code, columns: c.columns, consts: c.consts, poolBytes: c.poolBytes, regs: c.regs, sel, keys, accs, outs, morselRows, sums };
   return {
     steps: lead + 1,
     run: (ctx, src, scope, signal) => runPipeline(ctx, prog, src, scope, signal),
@@ -465,6 +472,8 @@ interface Program {
   accs: Acc[];
   outs: OutAgg[];
   morselRows: number;
+  /** Accumulations (f64 SUM/MEAN) run together by the GSUMS instruction. */
+  sums: number[];
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -580,7 +589,9 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
       const accBase = keyed ? work.alloc(prog.accs.length * tableBytes) : work.alloc(prog.accs.length * 16);
       // Per-batch slot totals (keyed), folded into `groups` after the batch.
       const slotTotals: Total[][] = keyed ? prog.accs.map(() => Array.from({ length: nslots }, () => new Total())) : [];
-      const vm = new Morsel(ctx.kernel, prog, regBase, regStride, vecBytes, tmpValid, pool, colVals, colValid, colShift, dom, nslots, parts, tableBytes, accBase);
+      const sumsAcc = prog.sums.length ? work.alloc(4 * nslots * (prog.sums.length + 1) * 8) : 0;
+      const sumsCols = prog.sums.length ? work.alloc(prog.sums.length * 4) : 0;
+      const vm = new Morsel(ctx, sumsAcc, sumsCols, prog, regBase, regStride, vecBytes, tmpValid, pool, colVals, colValid, colShift, dom, nslots, parts, tableBytes, accBase);
       for (let s = 0; s < n; s += R) {
         const m = Math.min(R, n - s);
         vm.run(s, m);
@@ -632,11 +643,14 @@ class Morsel {
   readonly counts: Int32Array;
   #s = 0;
 
+  readonly k: KernelExports;
+
   constructor(
-    readonly k: KernelExports, readonly prog: Program, readonly regBase: number, readonly regStride: number, readonly vecBytes: number,
+    readonly ctx: Context, readonly sumsAcc: number, readonly sumsCols: number, readonly prog: Program, readonly regBase: number, readonly regStride: number, readonly vecBytes: number,
     readonly tmpValid: number, readonly pool: number, readonly colVals: number[], readonly colValid: number[], readonly colShift: number[],
     readonly dom: Domain | undefined, readonly nslots: number, readonly parts: number, readonly tableBytes: number, readonly accBase: number,
   ) {
+    this.k = ctx.kernel;
     this.valid = new Int32Array(Math.max(1, prog.regs));
     this.counts = new Int32Array(Math.max(1, prog.accs.length));
   }
@@ -657,6 +671,35 @@ class Morsel {
 
   #validAt(r: number): number {
     return this.regBase + r * this.regStride + this.vecBytes;
+  }
+
+  #sums(slots: number, n: number): void {
+    const k = this.k;
+    const batch: number[] = [];
+    for (const i of this.prog.sums) {
+      const a = this.prog.accs[i];
+      const v = this.#validOf(a.ref);
+      if (v !== 0) k.groupAccumulate(a.op, a.dtype, slots, 0, 0, this.nslots, this.parts, this.#vals(a.ref), v, n, this.accBase + i * this.tableBytes);
+      else batch.push(i);
+    }
+    if (batch.length === 0) return;
+    const buf = this.ctx.mem.buffer;
+    const ptrs = new Uint32Array(buf, this.sumsCols, batch.length);
+    batch.forEach((i, j) => { ptrs[j] = this.#vals(this.prog.accs[i].ref); });
+    k.fusedGroupSums(slots, n, this.nslots, this.sumsCols, batch.length, this.sumsAcc);
+    // Into each accumulation's record table, in groupAccumulate's record format (+0 sum, +8 rows, +12 valid).
+    const w = batch.length + 1;
+    const f64 = new Float64Array(buf, this.sumsAcc, this.nslots * w);
+    const dv = new DataView(buf);
+    for (let s = 0; s < this.nslots; s++) {
+      const rows = f64[s * w + batch.length];
+      batch.forEach((i, j) => {
+        const rec = this.accBase + i * this.tableBytes + s * REC;
+        dv.setFloat64(rec, f64[s * w + j], true);
+        dv.setInt32(rec + 8, rows, true);
+        dv.setInt32(rec + 12, rows, true);
+      });
+    }
   }
 
   run(s: number, n: number): void {
@@ -760,6 +803,9 @@ class Morsel {
           k.groupAccumulate(b, c, slots, 0, 0, this.nslots, this.parts, vals, vv, n, this.accBase + d * this.tableBytes);
           break;
         }
+        case I.GSUMS:
+          this.#sums(this.regBase + dst * this.regStride, n);
+          break;
         case I.SACC: {
           // dst = selection register or NONE; a = value ref or NONE (count(*)).
           const sel = dst === NONE ? 0 : this.regBase + dst * this.regStride;

@@ -62,6 +62,7 @@ export interface KernelExports {
   // fused (assembly/fused): dense slots of a fused group-by; 0 ok / −1 bad dtype; fusedMaskSlots → rows kept.
   fusedSlots(dtype: number, keys: number, validity: number, n: number, minAt: number, card: number, stride: number, out: number, first: number): number;
   fusedMaskSlots(slots: number, sel: number, n: number, dead: number): number;
+  fusedGroupSums(slots: number, n: number, nslots: number, cols: number, ncols: number, acc: number): void;
   [name: string]: unknown;
 }
 
