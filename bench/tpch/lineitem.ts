@@ -239,9 +239,11 @@ const dictionary = (words: readonly string[]): Data<Utf8> => {
 
 /** The table as apache-arrow RecordBatches of at most `batchRows` rows (views of the generated arrays). */
 export function lineitemTable(t: Lineitem, batchRows = 1 << 20): Table {
+  // One dictionary Vector per column shared by every batch: the IPC file format has no replacement
+  // dictionaries, so all batches must point at the same one.
   const dicts = {
-    l_returnflag: dictionary(RETURNFLAGS), l_linestatus: dictionary(LINESTATUS),
-    l_shipinstruct: dictionary(SHIPINSTRUCT), l_shipmode: dictionary(SHIPMODE),
+    l_returnflag: dictVector(dictionary(RETURNFLAGS)), l_linestatus: dictVector(dictionary(LINESTATUS)),
+    l_shipinstruct: dictVector(dictionary(SHIPINSTRUCT)), l_shipmode: dictVector(dictionary(SHIPMODE)),
   };
   const dictType = (id: number) => new Dictionary(new Utf8(), new Int8(), id);
   const types = {
@@ -265,7 +267,7 @@ export function lineitemTable(t: Lineitem, batchRows = 1 << 20): Table {
         return makeData({ type: new Utf8(), length: n, valueOffsets, data: t.l_comment.bytes.subarray(base, base + valueOffsets[n]) });
       }
       const arr = (t[name] as Int32Array).subarray(start, start + n);
-      if (type instanceof Dictionary) return makeData({ type, length: n, data: arr as unknown as Int8Array, dictionary: dictVector(dicts[name as keyof typeof dicts]) });
+      if (type instanceof Dictionary) return makeData({ type, length: n, data: arr as unknown as Int8Array, dictionary: dicts[name as keyof typeof dicts] });
       return makeData({ type: type as Int32, length: n, data: arr });
     });
     batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children })));

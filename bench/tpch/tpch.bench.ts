@@ -6,7 +6,8 @@
  *
  * Data: bench/tpch/lineitem.ts writes lineitem.arrow/.csv/.parquet once per (sf, seed) under
  * $TMPDIR/aetherflow-tpch/ and reuses them. In memory, each engine holds the same values:
- *   - AetherFlow: `engine.read(lineitem.arrow)` (the generator's own IPC file; dictionary flags),
+ *   - AetherFlow: `engine.read(lineitem.arrow)` (the generator's own IPC file, 1 M-row batches;
+ *     dictionary flags) — or `fromArrow` of the same file when the multi-batch path fails (see below),
  *   - DuckDB: `CREATE TABLE lineitem AS SELECT * FROM read_parquet(...)` (DOUBLE money, DATE dates),
  *   - Polars: `readIPC` of the same IPC file (Categorical flags), queried as a lazy frame.
  * Before timing, the three results are checked to agree (counts and integer sums exactly, other
@@ -17,7 +18,9 @@
 import { readFileSync } from 'node:fs';
 import pl from 'nodejs-polars';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { tableFromIPC } from 'apache-arrow';
 import { Engine } from '../../src/engine/engine.js';
+import type { MemoryDataset } from '../../src/engine/dataset.js';
 import { runCases, writeResults, type Case, type Row as ResultRow } from '../lib/harness.js';
 import { argValue, ensureLineitemFiles } from './lineitem.js';
 import { Q1_SQL, Q6_SQL, assertAgree, duckRows, polarsRows, q1Aether, q1Polars, q6Aether, q6Polars, rowsOfArrow, type Row } from './queries.js';
@@ -35,8 +38,20 @@ console.log(`lineitem sf=${sf}: ${files.rows} rows (${files.dir}; Parquet writte
 
 const engine = await Engine.start();
 let t0 = performance.now();
-const ds = await engine.read(files.arrow);
-console.log(`aetherflow: read ${files.arrow} in ${(performance.now() - t0).toFixed(0)} ms`);
+let ds: MemoryDataset = await engine.read(files.arrow);
+console.log(`aetherflow: read ${files.arrow} (${ds.data.length} batches) in ${(performance.now() - t0).toFixed(0)} ms`);
+try {
+  engine.release(await q1Aether(engine, ds).collect());
+} catch (e) {
+  // Known executor bug (see the report of issue 4): a multi-batch source with dictionary columns
+  // fails in concatBatches ("schemas must be equivalent"). fromArrow imports the whole table as one
+  // batch, which sidesteps it; the data is the same.
+  console.log(`aetherflow: Q1 over the file's ${ds.data.length} batches fails (${(e as Error).message}); using engine.fromArrow(tableFromIPC(file)) instead`);
+  ds.release();
+  t0 = performance.now();
+  ds = engine.fromArrow(tableFromIPC(readFileSync(files.arrow)), 'lineitem');
+  console.log(`aetherflow: fromArrow in ${(performance.now() - t0).toFixed(0)} ms`);
+}
 
 const db = await DuckDBInstance.create(':memory:');
 const conn = await db.connect();
