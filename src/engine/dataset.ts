@@ -60,7 +60,11 @@ export class MemoryDataset implements Dataset {
   /** Frees the dataset's memory. Queries over it afterwards fail with ScopeClosedError. */
   release(): void {
     if (this.#scope.open) this.#scope.close();
+    this.onRelease?.(this);
   }
+
+  /** Set by the engine that tracks the dataset (so a released dataset is not kept alive). */
+  onRelease: ((ds: MemoryDataset) => void) | undefined;
 }
 
 /** A source of Arrow record batches, opened anew for every run. */

@@ -110,6 +110,16 @@ export class Engine implements QueryRunner {
     return new Engine(ctx);
   }
 
+  #track(ds: MemoryDataset): void {
+    this.#datasets.add(ds);
+    ds.onRelease = (d) => this.#datasets.delete(d);
+  }
+
+  /** Datasets in the engine's memory not yet released (for tests and leak checks). */
+  get liveDatasets(): number {
+    return this.#datasets.size;
+  }
+
   #check(): void {
     if (this.#closed) throw new EngineClosedError();
   }
@@ -121,7 +131,7 @@ export class Engine implements QueryRunner {
     try {
       const batch = importTable(this.ctx, scope, table);
       const ds = new MemoryDataset(label, schemaOf(batch), [batch], scope);
-      this.#datasets.add(ds);
+      this.#track(ds);
       return ds;
     } catch (e) {
       scope.close();
@@ -138,7 +148,7 @@ export class Engine implements QueryRunner {
       const batches: Batch[] = [];
       for await (const b of file.batches(() => scope)) batches.push(b);
       const ds = new MemoryDataset(file.label, file.schema, batches, scope);
-      this.#datasets.add(ds);
+      this.#track(ds);
       return ds;
     } catch (e) {
       scope.close();
@@ -210,7 +220,6 @@ export class Engine implements QueryRunner {
     if (this.#closed) return;
     this.#closed = true;
     this.#results.closeAll();
-    for (const ds of this.#datasets) ds.release();
-    this.#datasets.clear();
+    for (const ds of [...this.#datasets]) ds.release();
   }
 }

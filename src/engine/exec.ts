@@ -17,7 +17,7 @@ import type { Context } from '../context.js';
 import { AetherError } from '../errors.js';
 import type { ArenaScope } from '../memory/arena.js';
 import type { Dataset } from './dataset.js';
-import { commonNumeric, literalType, operandTypes, show, typeOf, type ExprNode, type LitValue, type Schema } from './expr.js';
+import { commonNumeric, literalType, operandTypes, show, temporalOffset, typeOf, type ExprNode, type LitValue, type Schema } from './expr.js';
 import { FallBack, compileFused } from './fused.js';
 import { ops } from './ops.js';
 import type { LogicalPlan, Step } from './plan.js';
@@ -165,7 +165,7 @@ export function evaluate(n: ExprNode, b: Batch, schema: Schema, scope: ArenaScop
     case 'lit':
       return { kind: 'scalar', value: n.value, type: literalType(n) };
     case 'arith': {
-      const [lt, rt] = operandTypes(n.left, n.right, schema, n);
+      const [lt, rt] = temporalOffset(n, schema, n) ?? operandTypes(n.left, n.right, schema, n);
       const out = typeOf(n, schema);
       const temporal = lt.name === 'date32' || lt.name === 'date64' || lt.name === 'timestamp';
       const calc = temporal ? (out.name === 'int64' ? columnType('int64') : physicalInt(lt)) : commonNumeric(lt, rt);

@@ -199,7 +199,8 @@ export function typeOf(n: ExprNode, schema: Schema, root: ExprNode = n): ColumnT
     case 'lit':
       return literalType(n);
     case 'arith': {
-      const [a, b] = operandTypes(n.left, n.right, schema, root);
+      // A number literal next to a date/timestamp is a count of days / units, not another date.
+      const [a, b] = temporalOffset(n, schema, root) ?? operandTypes(n.left, n.right, schema, root);
       if (isNum(a) && isNum(b)) return n.op === 'div' && isInt(a) && isInt(b) ? commonNumeric(a, b) : commonNumeric(a, b);
       // date ± integer days, timestamp ± integer units, date - date → int
       if (isTemporal(a) && isInt(b) && (n.op === 'add' || n.op === 'sub')) return a;
@@ -247,6 +248,14 @@ export function typeOf(n: ExprNode, schema: Schema, root: ExprNode = n): ColumnT
       return n.to;
     }
   }
+}
+
+/** For `date ± number`: [the temporal type, an integer type]; otherwise undefined. */
+export function temporalOffset(n: Extract<ExprNode, { kind: 'arith' }>, schema: Schema, root: ExprNode): [ColumnType, ColumnType] | undefined {
+  if ((n.op !== 'add' && n.op !== 'sub') || n.right.kind !== 'lit' || typeof n.right.value !== 'number' && typeof n.right.value !== 'bigint' || n.right.type) return undefined;
+  const a = n.left.kind === 'lit' ? literalType(n.left) : typeOf(n.left, schema, root);
+  if (!isTemporal(a)) return undefined;
+  return [a, a.name === 'date32' ? columnType('int32') : columnType('int64')];
 }
 
 /** Operand types, with a literal side typed by the other side. */

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tableFromArrays, tableToIPC, vectorFromArray, Table, Utf8, Dictionary, Int32 } from 'apache-arrow';
+import { tableFromArrays, tableToIPC, vectorFromArray, Table, Utf8, Dictionary, Int32, DateDay } from 'apache-arrow';
 import { Engine } from '../../src/engine/engine.js';
 import { col, lit, sum, min, max, mean, count, countDistinct, UnknownColumnError, ExprTypeError } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
@@ -111,6 +111,18 @@ test('results view the engine memory and are released explicitly', async () => {
   assert.is(engine.liveResults, before + 1);
   assert.ok(engine.release(out));
   assert.is(engine.liveResults, before);
+});
+
+test('date arithmetic: a shifted date literal filters a date column; released datasets are dropped', async () => {
+  const live = engine.liveDatasets;
+  const d = engine.fromArrow(tableFromArrays({ d: vectorFromArray([0, 10, 20, 30].map((x) => new Date(x * 86_400_000)), new DateDay()), v: Int32Array.of(1, 2, 3, 4) }));
+  assert.is(engine.liveDatasets, live + 1);
+  const out = await engine.query(d).filter(col('d').le(lit.date('1970-01-31').sub(10))).derive({ next: col('d').add(1) }).collect();
+  assert.equal([...out.getChild('v')!.toArray()], [1, 2, 3]);
+  assert.is(out.schema.fields.find((f) => f.name === 'next')!.type.toString(), 'Date32<DAY>');
+  engine.release(out);
+  d.release();
+  assert.is(engine.liveDatasets, live);
 });
 
 test('explain shows fused pipelines and breakers', () => {

@@ -23,6 +23,13 @@ test('types: literals adapt to the column they meet; ints widen; floats win', ()
   assert.is(typeOf(col('l_extendedprice').mul(lit(1).sub(col('l_discount'))).node, schema).name, 'float64');
 });
 
+test('date ± number stays a date; date − date is a count', () => {
+  assert.is(typeOf(lit.date('1998-12-01').sub(90).node, schema).name, 'date32');
+  assert.is(typeOf(col('l_shipdate').add(1).node, schema).name, 'date32');
+  assert.is(typeOf(col('l_shipdate').le(lit.date('1998-12-01').sub(90)).node, schema).name, 'bool');
+  assert.is(typeOf(col('l_shipdate').sub(lit.date('1998-12-01')).node, schema).name, 'int64');
+});
+
 test('lit.date is days since the epoch', () => {
   const n = lit.date('1970-01-11').node as { value: number };
   assert.is(n.value, 10);
