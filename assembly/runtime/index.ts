@@ -17,3 +17,9 @@ export function runtimeTrap(kind: i32): i32 {
   if (kind == 1) return <i32>load<u64>(<usize>0xfffffff8, 8);
   return 0;
 }
+
+// Stitching and merging for the parallel plans (src/runtime/plans.ts); prefixed in the module's
+// one export namespace.
+export { orBits as runtimeOrBits, rebase as runtimeRebase } from './bits';
+export { accMerge as runtimeAccMerge } from './accmerge';
+export { mergeRuns as runtimeMergeRuns } from './merge';
