@@ -15,6 +15,14 @@ export interface KernelExports {
   // runtime (assembly/runtime): the tiny-task unit and a deliberate trap (kind 0 unreachable, 1 out of bounds).
   runtimeNoop(x: number): number;
   runtimeTrap(kind: number): number;
+  /** dst bits [bitOffset, +nbits) |= src bits [0, nbits), atomically per 32-bit word (dst zeroed). */
+  runtimeOrBits(src: number, nbits: number, dst: number, bitOffset: number): void;
+  /** dst[i] = src[i] + delta over n i32s. */
+  runtimeRebase(src: number, n: number, delta: number, dst: number): void;
+  /** Folds n group-by accumulator records at src into dst (record i → map[i]; map 0 = i); −1 bad op/type. */
+  runtimeAccMerge(op: number, dtype: number, src: number, map: number, n: number, dst: number): number;
+  /** Outputs [d0, d1) of the stable merge of sorted runs src[lo, mid) and src[mid, hi) into dst[lo + d0, …); −1 bad type. */
+  runtimeMergeRuns(dtype: number, values: number, validity: number, src: number, lo: number, mid: number, hi: number, d0: number, d1: number, dst: number, flags: number): number;
   // arith (assembly/arith): ≥ 0 rows nulled by the op (integer x / 0), −1 unsupported op/type/shape.
   arith(op: number, dtype: number, shape: number, a: number, b: number, out: number, validity: number, n: number): number;
   mulAdd(dtype: number, x: number, k: number, y: number, out: number, n: number): number;
