@@ -113,8 +113,8 @@ export class DequeOwner extends DequeView {
     return true;
   }
 
-  /** Pops the newest item, or DEQUE_EMPTY. */
-  pop(): number {
+  /** Pops the newest item, or DEQUE_EMPTY. `claim`: as MpmcRing.pop (word gets task + 1 once it is ours). */
+  pop(claim = -1): number {
     const w = this.w;
     const bot = (w[this.b + W_BOTTOM] - 1) | 0;
     // Reserve the bottom item first; the seq-cst store followed by the load of top is the fence of
@@ -128,9 +128,14 @@ export class DequeOwner extends DequeView {
       return DEQUE_EMPTY;
     }
     const task = Atomics.load(w, this.b + W_BUF + (bot & this.mask));
-    if (size > 0) return task; // more than one item: no thief can reach index `bot`
+    if (size > 0) {
+      // More than one item: no thief can reach index `bot`, it is ours already.
+      if (claim >= 0) Atomics.store(w, claim, task + 1);
+      return task;
+    }
     // The last item: thieves may be after it too. Whoever advances top takes it.
     const won = Atomics.compareExchange(w, this.b + W_TOP, top, (top + 1) | 0) === top;
+    if (won && claim >= 0) Atomics.store(w, claim, task + 1);
     Atomics.store(w, this.b + W_BOTTOM, (top + 1) | 0);
     return won ? task : DEQUE_EMPTY;
   }
@@ -139,7 +144,7 @@ export class DequeOwner extends DequeView {
 /** A thief's handle: any thread other than the owner, any number of them. */
 export class DequeStealer extends DequeView {
   /** Steals the oldest item: a task index, DEQUE_EMPTY, or DEQUE_RETRY (contended, not empty). */
-  steal(): number {
+  steal(claim = -1): number {
     const w = this.w;
     const top = Atomics.load(w, this.b + W_TOP);
     // Loading top before bottom (both seq-cst) is the second fence of Lê et al.
@@ -148,6 +153,7 @@ export class DequeStealer extends DequeView {
     // May be stale if the owner or another thief is taking the same item; the CAS decides.
     const task = Atomics.load(w, this.b + W_BUF + (top & this.mask));
     if (Atomics.compareExchange(w, this.b + W_TOP, top, (top + 1) | 0) !== top) return DEQUE_RETRY;
+    if (claim >= 0) Atomics.store(w, claim, task + 1);
     return task;
   }
 }

@@ -52,7 +52,8 @@ export class Executor {
     const tasks = r.tasks;
     const job = tasks.get(t, T_JOB);
     const op = tasks.get(t, T_OP);
-    // Tells the supervisor which task dies with us if this thread dies inside it.
+    // Tells the supervisor which task dies with us if this thread dies inside it. The pop that
+    // handed us t already stored this (worker.ts); storing again covers callers that did not.
     Atomics.store(w, this.#current, t + 1);
     try {
       if (!r.jobs.stopped(job)) this.#dispatch(t, op);
@@ -76,6 +77,7 @@ export class Executor {
         k.runtimeTrap(this.#r.tasks.get(t, T_P0));
         return;
       case Op.EXIT:
+      case Op.DIE_UNCLAIMED: // (only if it reached run: worker.ts exits on it earlier)
         process.exit(70);
       // falls through (never returns)
       default: {
@@ -192,9 +194,14 @@ export class Executor {
     Atomics.add(this.#mem.i32, (this.#r.tasks.get(t, T_A2) >>> 2) + m, 1);
   }
 
+  /** Word index of this worker's task-in-hand word (the claim word of its pops). */
+  get currentWord(): number {
+    return this.#current;
+  }
+
   /** Own deque first (LIFO: the piece we split last is still in cache). */
   popOwn(): number {
-    const t = this.#owner.pop();
+    const t = this.#owner.pop(this.#current);
     return t === DEQUE_EMPTY ? -1 : t;
   }
 }

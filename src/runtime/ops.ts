@@ -52,10 +52,16 @@ export enum Op {
    * p3 = value bytes.
    */
   FILTER_FIXED = 8,
+  /**
+   * Tests only: the worker that pops it exits *before* running it (before exec.ts stores the task
+   * in hand), i.e. in the window between taking a task off a queue and recording it — which the
+   * claim-on-pop protocol closes. No fields.
+   */
+  DIE_UNCLAIMED = 9,
 }
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed'];
 
 /** Bytes of one AGGREGATE partial. */
 export const AGG_PARTIAL_BYTES = 16;

@@ -158,6 +158,14 @@ export function exitJob(): JobSpec<void, void> {
 }
 
 /**
+ * One task whose worker exits right after taking it off a queue, before running it (tests of the
+ * claim-on-pop protocol: the job must fail with WorkerDiedError, not stay pending).
+ */
+export function dieUnclaimedJob(): JobSpec<void, void> {
+  return { name: 'dieUnclaimed', plan: (p) => p.task(Op.DIE_UNCLAIMED), finish() {} };
+}
+
+/**
  * A range job over `rows` rows that busy-waits `microsPerMorsel` per morsel and counts how many
  * times each morsel ran. Resolves with the per-morsel run counts (all 1 when nothing was lost or
  * run twice; 0s after a cancel).

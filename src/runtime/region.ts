@@ -46,7 +46,17 @@ const W_COMPLETIONS = 32;
 const W_OWNER_WAITING = 33;
 const SLOTS_BYTE = 192;
 export const SLOT_WORDS = 16;
+/**
+ * Worker slot words (one 64-byte line per worker):
+ *   S_PARK     park word (park.ts)              S_CURRENT  task in hand + 1 (0: none) — claimed by
+ *   S_STATE    WorkerState                                 the pop itself (worker.ts `claimed`)
+ *   S_TASKS    tasks run      S_STEALS steals   S_PARKS    times parked      S_CORE  pinned core
+ *   S_LIFE     replacements of this slot        S_SPIN     1 while in the spin phase
+ *   S_SCRATCH  root of the worker's own arena scope (its context's scratch), closed by the
+ *              supervisor when the worker dies
+ */
 export const S_PARK = 0, S_CURRENT = 1, S_STATE = 2, S_TASKS = 3, S_STEALS = 4, S_PARKS = 5, S_CORE = 6, S_LIFE = 7;
+export const S_SPIN = 8, S_SCRATCH = 9;
 
 export enum WorkerState {
   STARTING = 0,
@@ -181,12 +191,22 @@ export class Region {
    * spins long: on a machine with as many workers as cores, a second spinner would take the core
    * the submitting thread needs (see README.md, "Parking").
    */
-  enterSpin(): number {
-    return Atomics.add(this.i32, this.#h + H_SPINNERS, 1);
+  enterSpin(i: number): number {
+    const others = Atomics.add(this.i32, this.#h + H_SPINNERS, 1);
+    // Right after the add, with no call between: a supervisor reaping a dead worker i gives the
+    // count back when this says it was in (see `undoSpin`).
+    Atomics.store(this.i32, this.slotWord(i, S_SPIN), 1);
+    return others;
   }
 
-  leaveSpin(): void {
+  leaveSpin(i: number): void {
+    Atomics.store(this.i32, this.slotWord(i, S_SPIN), 0);
     Atomics.sub(this.i32, this.#h + H_SPINNERS, 1);
+  }
+
+  /** Supervisor: dead worker i died in its spin phase; give back its count. */
+  undoSpin(i: number): void {
+    if (Atomics.exchange(this.i32, this.slotWord(i, S_SPIN), 0) === 1) Atomics.sub(this.i32, this.#h + H_SPINNERS, 1);
   }
 
   /** Word index of the async completion counter (the owner thread's waitAsync target). */

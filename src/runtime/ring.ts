@@ -125,8 +125,12 @@ export class MpmcRing {
     }
   }
 
-  /** Removes the oldest value, or returns RING_EMPTY. */
-  pop(): number {
+  /**
+   * Removes the oldest value, or returns RING_EMPTY. `claim` (a word index, or −1): the word gets
+   * value + 1 the moment the value is ours — see `claimed` in worker.ts for why that closes the
+   * window in which a dying thread would lose it.
+   */
+  pop(claim = -1): number {
     const w = this.#w;
     const b = this.#b;
     let pos = Atomics.load(w, b + W_DEQ);
@@ -137,6 +141,9 @@ export class MpmcRing {
         const seen = Atomics.compareExchange(w, b + W_DEQ, pos, (pos + 1) | 0);
         if (seen === pos) {
           const value = Atomics.load(w, s + 1);
+          // No call and no loop back-edge between the winning CAS and this store: V8 delivers a
+          // termination only at those, so a thread cannot die holding an unclaimed value.
+          if (claim >= 0) Atomics.store(w, claim, value + 1);
           // Hands the slot to the producer of pos + capacity; our read of value came first.
           Atomics.store(w, s, (pos + this.capacity) | 0);
           return value;

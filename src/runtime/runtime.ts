@@ -22,7 +22,7 @@ import { J_CANCEL, J_DONE, J_FAIL_WORKER, J_STATUS, Mode, Status } from './jobs.
 import { morselRowsFor, loadNative, topology, warnUnpinnedOnce } from './native.js';
 import { Op, OP_NAMES } from './ops.js';
 import {
-  initRegion, regionBytes, S_CURRENT, S_PARK, S_STATE, S_TASKS, S_STEALS, S_PARKS, S_CORE, S_LIFE,
+  initRegion, regionBytes, S_CURRENT, S_PARK, S_SCRATCH, S_STATE, S_TASKS, S_STEALS, S_PARKS, S_CORE, S_LIFE,
   WorkerState, type Region,
 } from './region.js';
 import { T_OP, T_JOB } from './tasks.js';
@@ -381,6 +381,8 @@ export class Runtime {
     for (const p of [...this.#bySlot, ...this.#backlog.drain()]) {
       if (p) this.#settle(p, new RuntimeClosedError(p.spec.name));
     }
+    // Every worker has exited: their own scopes can go (they would leak in a shared context).
+    for (let i = 0; i < this.#workers.length; i++) this.#closeScratch(i);
     clearInterval(this.#keepAlive);
     this.#scope.close();
     if (this.#ownsContext) {
@@ -601,6 +603,17 @@ export class Runtime {
       r.finishTask(t);
     }
     if (Atomics.load(w, r.slotWord(i, S_PARK)) === 1) r.parking.wake(i);
+    r.undoSpin(i);
+    this.#closeScratch(i);
+  }
+
+  /**
+   * Closes worker i's own arena scope (its context's scratch), once: after it died, or after it
+   * stopped at close(). Nothing else lives there — a job's memory is in the job's scope.
+   */
+  #closeScratch(i: number): void {
+    const root = Atomics.exchange(this.region.i32, this.region.slotWord(i, S_SCRATCH), 0);
+    if (root !== 0 && this.ctx.arena.isOpen(root)) this.ctx.arena.close(root);
   }
 }
 

@@ -17,7 +17,9 @@ import { DEQUE_RETRY } from './deque.js';
 import { Executor } from './exec.js';
 import { pinThread } from './native.js';
 import { RING_EMPTY } from './ring.js';
-import { Region, S_CORE, S_PARKS, S_STATE, S_STEALS, WorkerState } from './region.js';
+import { Op } from './ops.js';
+import { Region, S_CORE, S_PARKS, S_SCRATCH, S_STATE, S_STEALS, WorkerState } from './region.js';
+import { T_OP } from './tasks.js';
 
 export interface WorkerInit {
   memory: WebAssembly.Memory;
@@ -42,6 +44,10 @@ const n = stealers.length;
 
 const pinned = init.core >= 0 && pinThread(init.core);
 Atomics.store(w, region.slotWord(me, S_CORE), pinned ? init.core : -1);
+// Our context's own scope (it holds ctx.scratch, its first allocation: one segment header below).
+// The supervisor closes it if we die; close() closes it after we stopped.
+const scratchRoot = ctx.scratch - 64;
+if (ctx.arena.isOpen(scratchRoot)) Atomics.store(w, region.slotWord(me, S_SCRATCH), scratchRoot);
 // If this thread dies (process.exit in a task, an uncaught error), say so in shared memory at once:
 // an owner blocked in runSync cannot receive the 'exit' event, but it can read this word.
 process.on('exit', () => Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.STOPPED));
@@ -56,12 +62,20 @@ function random(): number {
 }
 
 const stealsWord = region.slotWord(me, S_STEALS);
+/**
+ * Claim-on-pop: every pop below passes our task-in-hand word, and the queue stores task + 1 there
+ * in the same breath as the atomic that made the task ours (no call, no loop back-edge between —
+ * V8 terminates a thread only at those points). So there is no moment at which this thread holds
+ * a task the supervisor cannot see: if it dies, `current` names the task and its job fails with
+ * WorkerDiedError instead of staying pending.
+ */
+const claim = exec.currentWord;
 
 /** A task index, or −1 when every queue looked empty (or only contended, twice). */
 function findWork(): number {
   let t = exec.popOwn();
   if (t >= 0) return t;
-  t = injector.pop();
+  t = injector.pop(claim);
   if (t !== RING_EMPTY) return t;
   if (n < 2) return -1;
   for (let round = 0; round < 2; round++) {
@@ -71,7 +85,7 @@ function findWork(): number {
       let v = start + k;
       if (v >= n) v -= n;
       if (v === me) continue;
-      t = stealers[v].steal();
+      t = stealers[v].steal(claim);
       if (t >= 0) {
         Atomics.add(w, stealsWord, 1);
         return t;
@@ -96,15 +110,16 @@ for (;;) {
   let t = findWork();
   if (t < 0) {
     // Spin phase: the first spinner keeps looking for spinMicros; later ones only once more.
-    const others = region.enterSpin();
+    const others = region.enterSpin(me);
     const until = performance.now() + (others === 0 ? spinMs : 0);
     do {
       if (region.shutdown) break;
       t = findWork();
     } while (t < 0 && performance.now() < until);
-    region.leaveSpin();
+    region.leaveSpin(me);
   }
   if (t >= 0) {
+    if (region.tasks.get(t, T_OP) === Op.DIE_UNCLAIMED) process.exit(71); // tests: die holding t, before run
     exec.run(t);
     continue;
   }

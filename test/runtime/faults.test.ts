@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { columnFromArray } from '../../src/column-alloc.js';
 import { JobAbortedError, KernelTrapError, RuntimeClosedError, WorkerDiedError } from '../../src/errors.js';
 import * as agg from '../../src/kernels/aggregate.js';
-import { exitJob, noopJob, spinJob, sumJob, trapJob } from '../../src/runtime/plans.js';
+import { dieUnclaimedJob, exitJob, noopJob, spinJob, sumJob, trapJob } from '../../src/runtime/plans.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { randomArray, typeOf } from '../helpers/columns.js';
 import { rng } from '../helpers/rng.js';
@@ -83,6 +83,30 @@ test('a dead worker fails only its job (WorkerDiedError) and is replaced; the ru
   await replaced(before + 2);
   assert.is(await rt.run(sumJob(col)), expect);
   assert.is(rt.stats().tasksInUse, 0);
+  scope.close();
+});
+
+test('a worker dying between taking a task and running it fails that job (claim-on-pop), its scratch scope is reclaimed', async () => {
+  const { col, scope } = column(100_000, 3);
+  const expect = agg.sum(col);
+  const before = rt.stats().workersReplaced;
+  const live = rt.ctx.arena.stats().liveScopes;
+  const sums = Array.from({ length: 4 }, () => rt.run(sumJob(col)));
+  const e = (await rejects(rt.run(dieUnclaimedJob()))) as WorkerDiedError;
+  assert.instance(e, WorkerDiedError);
+  assert.is(e.op, 'dieUnclaimed');
+  for (const s of await Promise.all(sums)) assert.is(s, expect);
+  await replaced(before + 1);
+  // The dead worker's own scope was closed and its replacement opened one: the count is back.
+  assert.is(rt.ctx.arena.stats().liveScopes, live, 'dead worker scratch scope reclaimed');
+  // runSync too (it reads the dead worker's state word between bounded waits).
+  const sync = (() => { try { rt.runSync(dieUnclaimedJob()); } catch (err) { return err; } })();
+  assert.instance(sync, WorkerDiedError);
+  await replaced(before + 2);
+  assert.is(rt.ctx.arena.stats().liveScopes, live);
+  assert.is(await rt.run(sumJob(col)), expect);
+  assert.is(rt.stats().tasksInUse, 0);
+  assert.is(rt.region.slot(0, 8 /* S_SPIN */) + rt.region.slot(1, 8), 0);
   scope.close();
 });
 
