@@ -42,6 +42,8 @@ export class Executor {
       [Op.GROUP_ACC]: (t, s, e, m) => this.#groupAcc(t, s, e, m),
       [Op.POPCOUNT]: (t, s, e, m) => this.#popcount(t, s, e, m),
       [Op.FILTER_FIXED]: (t, s, e, m) => this.#filterFixed(t, s, e, m),
+      [Op.FILTER_BITS]: (t, s, e, m) => this.#filterBits(t, s, e, m),
+      [Op.FILTER_UTF8]: (t, s, e, m) => this.#filterUtf8(t, s, e, m),
     };
   }
 
@@ -168,8 +170,12 @@ export class Executor {
   #popcount(t: number, s: number, e: number, m: number): void {
     const tasks = this.#r.tasks;
     const valid = tasks.get(t, T_A1);
-    const c = this.#k.popcount(tasks.get(t, T_A0) + s / 8, valid === 0 ? 0 : valid + s / 8, e - s);
+    const sel = tasks.get(t, T_A0) + s / 8;
+    const selValid = valid === 0 ? 0 : valid + s / 8;
+    const c = this.#k.popcount(sel, selValid, e - s);
     this.#mem.i32[(tasks.get(t, T_A2) >>> 2) + m] = c;
+    const offsets = tasks.get(t, T_A3);
+    if (offsets !== 0) this.#mem.i32[(tasks.get(t, T_X0) >>> 2) + m] = this.#k.filterUtf8Size(offsets + s * 4, e - s, sel, selValid);
   }
 
   #filterFixed(t: number, s: number, e: number, m: number): void {
@@ -183,6 +189,37 @@ export class Executor {
       tasks.get(t, T_A2) + at * width,
     );
     if (r < 0) throw new Error(`filterFixed refused width ${width}`);
+  }
+
+  #filterBits(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const i32 = this.#mem.i32;
+    const rows = tasks.get(t, T_A3) >>> 2;
+    const at = i32[rows + m];
+    const count = i32[rows + m + 1] - at;
+    if (count === 0) return;
+    const bits = tasks.get(t, T_A0);
+    const selValid = tasks.get(t, T_P0);
+    const tmp = tasks.get(t, T_X0) + m * tasks.get(t, T_X1);
+    const ones = this.#k.filterBits(bits === 0 ? 0 : bits + s / 8, e - s, tasks.get(t, T_A1) + s / 8, selValid === 0 ? 0 : selValid + s / 8, tmp);
+    this.#k.runtimeOrBits(tmp, count, tasks.get(t, T_A2), at);
+    i32[(tasks.get(t, T_X2) >>> 2) + m] = ones;
+  }
+
+  #filterUtf8(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const i32 = this.#mem.i32;
+    const at = i32[(tasks.get(t, T_A3) >>> 2) + m];
+    const byteAt = i32[(tasks.get(t, T_X1) >>> 2) + m];
+    const selValid = tasks.get(t, T_P0);
+    // Our own temp offsets: rows[m] + m words in, room for our count + 1 (no neighbour reaches it).
+    const tmp = tasks.get(t, T_X2) + (at + m) * 4;
+    const k = this.#k.filterUtf8(
+      tasks.get(t, T_A0) + s * 4, tasks.get(t, T_P3), e - s,
+      tasks.get(t, T_A1) + s / 8, selValid === 0 ? 0 : selValid + s / 8,
+      tmp, tasks.get(t, T_X0) + byteAt,
+    );
+    this.#k.runtimeRebase(tmp + 4, k, byteAt, tasks.get(t, T_A2) + (at + 1) * 4);
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

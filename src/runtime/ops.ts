@@ -42,7 +42,9 @@ export enum Op {
   GROUP_ACC = 6,
   /**
    * Selected rows per morsel of a selection bitmap (assembly/compare popcount). a0 = bits,
-   * a1 = bits validity (0 = none), a2 = counts (i32 per morsel), p2 = morsel rows.
+   * a1 = bits validity (0 = none), a2 = counts (i32 per morsel), p2 = morsel rows; for a utf8
+   * column also the string bytes those rows hold (assembly/filter filterUtf8Size): a3 = its offsets
+   * (0 = not utf8), x0 = bytes (i32 per morsel).
    */
   POPCOUNT = 7,
   /**
@@ -58,10 +60,28 @@ export enum Op {
    * claim-on-pop protocol closes. No fields.
    */
   DIE_UNCLAIMED = 9,
+  /**
+   * Filter of a bitmap (bool values, or any validity bitmap) by a selection: morsel m compacts its
+   * bits into its own temp area, then ORs them in at bit offset rows[m] of the zeroed output
+   * (assembly/runtime orBits: the boundary words are shared with the neighbours, hence atomic).
+   * a0 = bits in (0 = all valid), a1 = selection bits, a2 = output bitmap, a3 = row offsets (i32 per
+   * morsel, + 1 at the end), p0 = selection validity, p2 = morsel rows, x0 = temp base, x1 = temp
+   * bytes per morsel, x2 = set bits written (i32 per morsel).
+   */
+  FILTER_BITS = 10,
+  /**
+   * Filter of a utf8 column: morsel m copies its selected strings to byte offset bytes[m] of the
+   * output and its offsets, rebased by that, to row offset rows[m] + 1 (offset 0 is the host's).
+   * The kernel writes a run's offsets from 0, so they go through a temp area first: (rows[m] + m) × 4
+   * bytes into x2, never shared. a0 = offsets, a1 = selection bits, a2 = output offsets,
+   * a3 = row offsets (i32 per morsel), p0 = selection validity, p2 = morsel rows, p3 = input bytes,
+   * x0 = output bytes, x1 = byte offsets (i32 per morsel), x2 = temp base.
+   */
+  FILTER_UTF8 = 11,
 }
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter'];
 
 /** Bytes of one AGGREGATE partial. */
 export const AGG_PARTIAL_BYTES = 16;

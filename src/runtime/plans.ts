@@ -368,56 +368,6 @@ export async function groupBySum(rt: Runtime, key: Column, value: Column, opts: 
   return rt.run(groupAccJob(key, value, range === null ? 0 : Number(range.min), span + 1), opts);
 }
 
-// ---- filter --------------------------------------------------------------------------------------
+// ---- filter, group-by, sort: their own files ---------------------------------------------------
 
-/**
- * `col` where `selection` is true (a bool column, e.g. from kernels.compare), on the workers: a
- * popcount job gives each morsel's selected rows, the prefix sums give each morsel its place in the
- * output, and a filter job copies every morsel's rows there — in row order, no merge step. Fixed-width
- * columns without nulls (a value-validity bitmap would need bit-shifted concatenation; use
- * kernels.filter for those). The result is allocated in `opts.scope`, by default the column's scope.
- */
-export async function filter(rt: Runtime, col: Column, selection: Column, opts: RunOptions & { scope?: import('../memory/arena.js').ArenaScope } = {}): Promise<Column> {
-  const name = 'filter';
-  if (selection.type.name !== 'bool') throw new UnsupportedTypeError(name, [typeLabel(col.type), typeLabel(selection.type)], 'the selection must be a bool column');
-  const width = byteWidth(col.type.dtype);
-  if (!isNumericType(col.type) || width === 0) throw new UnsupportedTypeError(name, [typeLabel(col.type)], 'parallel filter takes fixed-width columns');
-  if (col.validity !== 0) throw new UnsupportedTypeError(name, [typeLabel(col.type)], 'parallel filter takes columns without nulls (use kernels.filter)');
-  if (selection.length !== col.length) throw new InvalidOptionError('selection', selection.length, `a bool column of ${col.length} rows`);
-  assertInMemory(name, col);
-  assertInMemory(name, selection);
-  const n = col.length;
-  const counts = await rt.run<{ counts: Int32Array; offsets: number }, { counts: number; morsels: number; mr: number }>({
-    name,
-    plan(p) {
-      const morsels = Math.ceil(n / p.morselRows);
-      const c = p.calloc(Math.max(4, morsels * 4));
-      if (n > 0) p.task(Op.POPCOUNT, { start: 0, end: n, a0: selection.values, a1: selection.validity, a2: c, p2: p.morselRows });
-      return { counts: c, morsels, mr: p.morselRows };
-    },
-    finish(s, mem) {
-      return { counts: new Int32Array(mem.buffer, s.counts, s.morsels).slice(), offsets: s.mr };
-    },
-  }, opts);
-  const morselRows = counts.offsets;
-  const offsets = new Int32Array(counts.counts.length);
-  let total = 0;
-  counts.counts.forEach((c, m) => { offsets[m] = total; total += c; });
-  const scope = opts.scope ?? col.scope;
-  const out = scope.alloc(total * width);
-  if (total > 0) {
-    await rt.run<void, void>({
-      name,
-      plan(p) {
-        const at = p.alloc(offsets.length * 4);
-        p.mem.i32.set(offsets, at >>> 2);
-        p.task(Op.FILTER_FIXED, {
-          start: 0, end: n, a0: col.values, a1: selection.values, a2: out, a3: at,
-          p0: selection.validity, p2: morselRows, p3: width,
-        });
-      },
-      finish() {},
-    }, opts);
-  }
-  return new Column(col.ctx, scope, { type: col.type, length: total, values: out, name: col.name });
-}
+export { filter, type ParallelFilterOptions } from './plan-filter.js';
