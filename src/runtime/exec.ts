@@ -6,12 +6,16 @@
  * Worker side only. The owner of the Executor is the worker thread whose deque `owner` is.
  */
 import type { KernelExports } from '../kernels/module.js';
+import { ArenaScope, type Arena } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
 import { DEQUE_EMPTY, type DequeOwner } from './deque.js';
 import { Status } from './jobs.js';
-import { AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES } from './ops.js';
+import { AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, groupInfoWords } from './ops.js';
 import { S_CURRENT, S_TASKS, type Region } from './region.js';
 import { T_A0, T_A1, T_A2, T_A3, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0, T_X1, T_X2, T_X3 } from './tasks.js';
+
+/** Must match CHUNK in assembly/groupby/table.ts: rows hashed per batch. */
+const HASH_CHUNK = 1024;
 
 /** Runs one morsel [s, e) with index m of the range task t. */
 type MorselFn = (t: number, s: number, e: number, m: number) => void;
@@ -26,8 +30,11 @@ export class Executor {
   readonly #tasksRun: number;
   readonly #morsel: Record<number, MorselFn>;
   readonly #index: number;
+  /** For ops that allocate as they go (a hash table grows with what it finds) in a scope the job names. */
+  readonly #arena: Arena | undefined;
 
-  constructor(region: Region, kernel: KernelExports, mem: SharedMemory, owner: DequeOwner, index: number) {
+  constructor(region: Region, kernel: KernelExports, mem: SharedMemory, owner: DequeOwner, index: number, arena?: Arena) {
+    this.#arena = arena;
     this.#r = region;
     this.#k = kernel;
     this.#mem = mem;
@@ -44,6 +51,8 @@ export class Executor {
       [Op.FILTER_FIXED]: (t, s, e, m) => this.#filterFixed(t, s, e, m),
       [Op.FILTER_BITS]: (t, s, e, m) => this.#filterBits(t, s, e, m),
       [Op.FILTER_UTF8]: (t, s, e, m) => this.#filterUtf8(t, s, e, m),
+      [Op.GROUP_HASH]: (t, s, e, m) => this.#groupHash(t, s, e, m),
+      [Op.ACC_MERGE]: (t, s, e, m) => this.#accMerge(t, s, e, m),
     };
   }
 
@@ -220,6 +229,78 @@ export class Executor {
       tmp, tasks.get(t, T_X0) + byteAt,
     );
     this.#k.runtimeRebase(tmp + 4, k, byteAt, tasks.get(t, T_A2) + (at + 1) * 4);
+  }
+
+  #groupHash(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const k = this.#k;
+    const mem = this.#mem;
+    if (this.#arena === undefined) throw new Error('groupHash needs the arena');
+    // The job's partials scope, shared with every worker: allocation in it is lock-free (arena.ts).
+    const scope = new ArenaScope(this.#arena, tasks.get(t, T_P1), 0);
+    const keys = tasks.get(t, T_A0);
+    const nkeys = tasks.get(t, T_A1);
+    const ids = tasks.get(t, T_P3);
+    let capacity = Math.max(4, Math.min(tasks.get(t, T_X0), 2 ** Math.ceil(Math.log2(2 * (e - s)))));
+    // Table record (assembly/groupby/table.ts): slots, capacity, groups, firstRow.
+    const table = scope.alloc(16);
+    let firstRow = scope.alloc((capacity / 2) * 4);
+    const slots = scope.calloc(capacity * 8);
+    let u32 = mem.u32;
+    u32[table >>> 2] = slots;
+    u32[(table >>> 2) + 1] = capacity;
+    u32[(table >>> 2) + 2] = 0;
+    u32[(table >>> 2) + 3] = firstRow;
+    const hashes = scope.alloc(HASH_CHUNK * 8);
+    let row = s;
+    for (;;) {
+      row = k.groupIdsHash(keys, nkeys, row, e, table, ids, hashes);
+      if (row >= e) break;
+      // Full: as src/kernels/groupby.ts does, twice the slots (rehashed) and twice the firstRow room.
+      const bigger = capacity * 2;
+      const newSlots = scope.calloc(bigger * 8);
+      const newFirst = scope.alloc((bigger / 2) * 4);
+      k.groupRehash(table, newSlots, bigger);
+      mem.u8.copyWithin(newFirst, firstRow, firstRow + (capacity / 2) * 4);
+      mem.u32[(table >>> 2) + 3] = newFirst;
+      firstRow = newFirst;
+      capacity = bigger;
+    }
+    u32 = mem.u32;
+    const groups = u32[(table >>> 2) + 2];
+    const naggs = tasks.get(t, T_P0);
+    const info = (tasks.get(t, T_A2) >>> 2) + m * groupInfoWords(naggs);
+    const aggs = tasks.get(t, T_A3);
+    const accs: number[] = [];
+    for (let j = 0; j < naggs; j++) {
+      const d = (aggs + j * AGG_DESC_BYTES) >>> 2;
+      const [op, dtype, values, validity, width] = [u32[d], u32[d + 1], u32[d + 2], u32[d + 3], u32[d + 4]];
+      // One spare record, as the single-thread hash path allocates (slot `groups` stays empty).
+      const acc = scope.alloc((groups + 1) * 16);
+      const r = k.groupAccumulate(op, dtype, ids + s * 4, 0, 0, groups + 1, 1, values + s * width, validity === 0 ? 0 : validity + s / 8, e - s, acc);
+      if (r !== 0) throw new Error(`groupAccumulate refused op ${op} on dtype ${dtype}`);
+      accs.push(acc);
+    }
+    const i32 = mem.i32;
+    i32[info] = groups;
+    i32[info + 1] = firstRow;
+    for (let j = 0; j < naggs; j++) i32[info + 2 + j] = accs[j];
+  }
+
+  #accMerge(t: number, s: number, e: number, _m: number): void {
+    const tasks = this.#r.tasks;
+    const k = this.#k;
+    const op = tasks.get(t, T_P1);
+    const dtype = tasks.get(t, T_P0);
+    const dst = tasks.get(t, T_A1) + s * 16;
+    // groupAccumulate over no rows writes the identity records (the same start as every partial).
+    if (k.groupAccumulate(op, dtype, 0, 0, 0, e - s, 1, 0, 0, 0, dst) !== 0) throw new Error(`accMerge: op ${op} on dtype ${dtype}`);
+    const first = tasks.get(t, T_A0) + s * 16;
+    const stride = tasks.get(t, T_P3);
+    const morsels = tasks.get(t, T_X0);
+    for (let mm = 0; mm < morsels; mm++) {
+      if (k.runtimeAccMerge(op, dtype, first + mm * stride, 0, e - s, dst) !== 0) throw new Error(`accMerge: op ${op} on dtype ${dtype}`);
+    }
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

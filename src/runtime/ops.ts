@@ -78,10 +78,33 @@ export enum Op {
    * x0 = output bytes, x1 = byte offsets (i32 per morsel), x2 = temp base.
    */
   FILTER_UTF8 = 11,
+  /**
+   * Hash group-by, per morsel (assembly/groupby groupIdsHash + groupAccumulate): morsel m numbers
+   * its own groups in its own table (allocated, and grown, by the worker in the scope whose root is
+   * p1), writes the ids of its rows to ids[s, e), and accumulates every aggregate into its own
+   * records. Its GROUP_INFO record says where all of that is. a0 = key descriptors
+   * (assembly/groupby/keys.ts), a1 = key columns, a2 = info records (GROUP_INFO_WORDS(naggs) i32
+   * per morsel), a3 = aggregate descriptors (AGG_DESC_BYTES each), p0 = aggregates, p1 = scope
+   * root, p2 = morsel rows, p3 = ids (i32 per row), x0 = initial table capacity (a power of two).
+   */
+  GROUP_HASH = 12,
+  /**
+   * Folds per-morsel accumulator tables into one, over a range of slots (assembly/runtime
+   * accMerge): slots [s, e) of the final table are initialized, then every morsel's records for
+   * those slots fold in, in morsel order. Disjoint slot ranges: no sharing. a0 = first morsel's
+   * table, a1 = final table, p0 = value dtype, p1 = AggOp, p2 = slots per piece, p3 = bytes between
+   * morsel tables, x0 = morsels.
+   */
+  ACC_MERGE = 13,
 }
 
+/** GROUP_HASH info record per morsel: +0 groups, +1 firstRow address, +2 + j accumulator of aggregate j. */
+export const groupInfoWords = (naggs: number): number => 2 + naggs;
+/** GROUP_HASH aggregate descriptor: +0 AggOp, +4 dtype, +8 values, +12 validity, +16 value bytes. */
+export const AGG_DESC_BYTES = 32;
+
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy'];
 
 /** Bytes of one AGGREGATE partial. */
 export const AGG_PARTIAL_BYTES = 16;

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { columnFromArray, valuesView } from '../../src/column-alloc.js';
+import { columnFromArray, columnFromStrings, stringsOf, valuesView } from '../../src/column-alloc.js';
 import type { Column } from '../../src/column.js';
 import { UnsupportedTypeError } from '../../src/errors.js';
-import { groupBySum as groupBySumKernel } from '../../src/kernels/groupby.js';
-import { groupBySum, keyRangeJob } from '../../src/runtime/plans.js';
+import { groupBy as groupByKernel, groupBySum as groupBySumKernel, type GroupAgg } from '../../src/kernels/groupby.js';
+import { groupBy, groupBySum, keyRangeJob } from '../../src/runtime/plans.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { randomArray, randomValidity, typeOf } from '../helpers/columns.js';
 import { rng } from '../helpers/rng.js';
@@ -75,6 +75,88 @@ test('groupBySum: non-int32 keys and huge domains are typed errors', async () =>
   } catch (e) {
     assert.instance(e, UnsupportedTypeError);
   }
+  scope.close();
+});
+
+// ---- general group-by (dense and hash paths, every aggregate) ------------------------------------
+
+type Cell = number | bigint | string | null;
+
+function cells(col: Column): Cell[] {
+  if (col.type.name === 'utf8' || col.type.name === 'dictionary') return stringsOf(col);
+  const v = valuesView(col);
+  return Array.from({ length: col.length }, (_, i) => (bit(col, i) ? v[i] : null));
+}
+
+function sameCells(a: Cell[], b: Cell[], where: string, float: boolean): void {
+  assert.is(a.length, b.length, `${where}: length`);
+  for (let i = 0; i < b.length; i++) {
+    const x = a[i], y = b[i];
+    if (float && typeof x === 'number' && typeof y === 'number' && !Object.is(x, y)) {
+      if (!(Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(y)))) assert.unreachable(`${where} row ${i}: ${x} vs ${y}`);
+    } else if (!Object.is(x, y)) assert.unreachable(`${where} row ${i}: ${String(x)} vs ${String(y)}`);
+  }
+}
+
+/** Parallel vs single thread, same path, same group order; float sums/means to 1e-9. */
+async function check(keys: Column[], aggs: GroupAgg[], where: string, path: 'auto' | 'hash' = 'auto'): Promise<string> {
+  const par = await groupBy(rt, keys, aggs, { path });
+  const one = groupByKernel(keys, aggs, { path: par.path });
+  assert.is(par.groups, one.groups, `${where}: groups`);
+  par.keys.forEach((k, i) => sameCells(cells(k), cells(one.keys[i]), `${where} key ${i}`, false));
+  par.results.forEach((c, i) => {
+    assert.is(c.type.name, one.results[i].type.name, `${where} agg ${i} type`);
+    assert.is(c.nullCount, one.results[i].nullCount, `${where} agg ${i} nulls`);
+    sameCells(cells(c), cells(one.results[i]), `${where} agg ${i} (${aggs[i].op})`, c.type.name === 'float64' || c.type.name === 'float32');
+  });
+  return par.path;
+}
+
+const ALL_OPS = ['count', 'sum', 'min', 'max', 'mean'] as const;
+
+test('groupBy in parallel = single thread: int32 keys (dense) and forced hash, every aggregate, nulls', async () => {
+  const r = rng(21);
+  for (const n of [0, 1, 1000, 50_001]) {
+    const scope = rt.ctx.scope();
+    const key = columnFromArray(rt.ctx, scope, typeOf('int32'), Int32Array.from({ length: n }, () => Math.floor(r() * 300) - 50), randomValidity(n, r, 0.02));
+    for (const vt of ['float64', 'int64', 'uint32', 'int8', 'float32'] as const) {
+      const value = columnFromArray(rt.ctx, scope, typeOf(vt), randomArray(vt, n, r), randomValidity(n, r, 0.1));
+      const aggs = ALL_OPS.map((op) => ({ op, col: value }));
+      const p = await check([key], aggs, `int32 key n=${n} ${vt}`);
+      if (n > 1000) assert.is(p, 'dense');
+      assert.is(await check([key], aggs, `int32 key n=${n} ${vt} hash`, 'hash'), 'hash');
+    }
+    assert.ok(['dense', 'hash'].includes(await check([key], [], `int32 key n=${n} no aggregates`)));
+    scope.close();
+  }
+});
+
+test('groupBy in parallel = single thread: wide int64 keys, float keys with NaN/−0, utf8 keys, two key columns', async () => {
+  const r = rng(22);
+  const n = 40_000;
+  const scope = rt.ctx.scope();
+  const wide = columnFromArray(rt.ctx, scope, typeOf('int64'), BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 5000)) * 1_000_000_007n), randomValidity(n, r, 0.05));
+  const fl = columnFromArray(rt.ctx, scope, typeOf('float64'), Float64Array.from({ length: n }, () => [NaN, -0, 0, 1.5, -2, Infinity][Math.floor(r() * 6)] + (r() < 0.5 ? 0 : Math.floor(r() * 20))));
+  const words = ['alpha', 'beta', 'gamma', '', 'δέλτα', '🙂', 'x'.repeat(40)];
+  const str = columnFromStrings(rt.ctx, scope, Array.from({ length: n }, () => (r() < 0.03 ? null : words[Math.floor(r() * words.length)] + String(Math.floor(r() * 50)))));
+  const value = columnFromArray(rt.ctx, scope, typeOf('float64'), randomArray('float64', n, r, false), randomValidity(n, r, 0.1));
+  const ivalue = columnFromArray(rt.ctx, scope, typeOf('int32'), randomArray('int32', n, r, false));
+  const aggs = [...ALL_OPS.map((op) => ({ op, col: value })), { op: 'sum' as const, col: ivalue }, { op: 'count' as const, col: str }];
+  assert.is(await check([wide], aggs, 'int64 key'), 'hash');
+  await check([fl], aggs, 'float64 key');
+  await check([str], aggs, 'utf8 key');
+  await check([str, wide], aggs, 'utf8 + int64 keys');
+  scope.close();
+});
+
+test('groupBy in parallel: many groups per morsel (tables grow inside the workers)', async () => {
+  const r = rng(23);
+  const n = 200_000;
+  const scope = rt.ctx.scope();
+  const key = columnFromArray(rt.ctx, scope, typeOf('int64'), BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 150_000))));
+  const value = columnFromArray(rt.ctx, scope, typeOf('int64'), randomArray('int64', n, r, false));
+  await check([key], [{ op: 'sum', col: value }, { op: 'max', col: value }, { op: 'count', col: value }], 'high cardinality');
+  assert.is(rt.stats().tasksInUse, 0);
   scope.close();
 });
 
