@@ -5,6 +5,7 @@
  *
  * Worker side only. The owner of the Executor is the worker thread whose deque `owner` is.
  */
+import { SortFlag } from '../../assembly/shared/codes.js';
 import type { KernelExports } from '../kernels/module.js';
 import { ArenaScope, type Arena } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
@@ -53,6 +54,8 @@ export class Executor {
       [Op.FILTER_UTF8]: (t, s, e, m) => this.#filterUtf8(t, s, e, m),
       [Op.GROUP_HASH]: (t, s, e, m) => this.#groupHash(t, s, e, m),
       [Op.ACC_MERGE]: (t, s, e, m) => this.#accMerge(t, s, e, m),
+      [Op.SORT_RUNS]: (t, s, e, m) => this.#sortRun(t, s, e, m),
+      [Op.MERGE_RUNS]: (t, s, e) => this.#mergeRuns(t, s, e),
     };
   }
 
@@ -301,6 +304,34 @@ export class Executor {
     for (let mm = 0; mm < morsels; mm++) {
       if (k.runtimeAccMerge(op, dtype, first + mm * stride, 0, e - s, dst) !== 0) throw new Error(`accMerge: op ${op} on dtype ${dtype}`);
     }
+  }
+
+  #sortRun(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const k = this.#k;
+    const width = tasks.get(t, T_P3);
+    const validity = tasks.get(t, T_A1);
+    const packed = tasks.get(t, T_X3);
+    const recBytes = packed & 0xff;
+    const digitBits = packed >>> 8;
+    const histBytes = Math.ceil(64 / digitBits) * (1 << digitBits) * 4;
+    const perm = tasks.get(t, T_A2) + s * 4;
+    const r = k.radixPass(
+      tasks.get(t, T_P0), tasks.get(t, T_A0) + s * width, validity === 0 ? 0 : validity + s / 8, e - s,
+      perm, tasks.get(t, T_A3) + s * 4, tasks.get(t, T_X0) + s * recBytes, tasks.get(t, T_X1) + s * recBytes,
+      tasks.get(t, T_X2) + m * histBytes, tasks.get(t, T_P1) | SortFlag.IDENTITY, digitBits,
+    );
+    if (r < 0) throw new Error(`radixPass refused dtype ${tasks.get(t, T_P0)}`);
+    k.runtimeRebase(perm, e - s, s, perm);
+  }
+
+  #mergeRuns(t: number, s: number, e: number): void {
+    const tasks = this.#r.tasks;
+    const r = this.#k.runtimeMergeRuns(
+      tasks.get(t, T_P0), tasks.get(t, T_A0), tasks.get(t, T_A1), tasks.get(t, T_A2),
+      tasks.get(t, T_X0), tasks.get(t, T_X1), tasks.get(t, T_X2), s, e, tasks.get(t, T_A3), tasks.get(t, T_P1),
+    );
+    if (r < 0) throw new Error(`mergeRuns refused dtype ${tasks.get(t, T_P0)}`);
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

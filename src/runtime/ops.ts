@@ -96,6 +96,22 @@ export enum Op {
    * morsel tables, x0 = morsels.
    */
   ACC_MERGE = 13,
+  /**
+   * Sorted runs of a parallel argsort: morsel m (one run) radix-sorts its rows (assembly/sort
+   * radixPass, as if they were a column of their own) into perm[s, e) and adds s to them
+   * (assembly/runtime rebase), so they are row numbers of the whole column. a0 = values,
+   * a1 = validity, a2 = perm, a3 = second perm (the pass's null scratch), p0 = dtype, p1 = SortFlag
+   * bits, p2 = run rows, p3 = value bytes, x0 = records, x1 = second records (both at s × record
+   * bytes), x2 = histograms (one block per run), x3 = record bytes | digit bits << 8.
+   */
+  SORT_RUNS = 14,
+  /**
+   * One merge of a parallel argsort round (assembly/runtime mergeRuns): outputs [s, e) of the stable
+   * merge of src[lo, mid) and src[mid, hi) go to dst[lo + s, lo + e) — the range covers the merged
+   * length and splits into pieces like any range op. a0 = values, a1 = validity, a2 = src,
+   * a3 = dst, p0 = dtype, p1 = SortFlag bits, p2 = piece rows, x0 = lo, x1 = mid, x2 = hi.
+   */
+  MERGE_RUNS = 15,
 }
 
 /** GROUP_HASH info record per morsel: +0 groups, +1 firstRow address, +2 + j accumulator of aggregate j. */
@@ -104,7 +120,7 @@ export const groupInfoWords = (naggs: number): number => 2 + naggs;
 export const AGG_DESC_BYTES = 32;
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort'];
 
 /** Bytes of one AGGREGATE partial. */
 export const AGG_PARTIAL_BYTES = 16;

@@ -371,4 +371,5 @@ export async function groupBySum(rt: Runtime, key: Column, value: Column, opts: 
 // ---- filter, group-by, sort: their own files ---------------------------------------------------
 
 export { filter, type ParallelFilterOptions } from './plan-filter.js';
+export { argsort, type ParallelArgsortOptions } from './plan-sort.js';
 export { groupBy, type ParallelGroupByOptions, type ParallelGroupByResult } from './plan-groupby.js';
