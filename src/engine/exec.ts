@@ -11,7 +11,7 @@
  */
 import { Batch } from '../arrow/batch.js';
 import { exportData } from '../arrow/export.js';
-import { importTable } from '../arrow/import.js';
+import { importTable, importVector } from '../arrow/import.js';
 import { Column, columnType, typeLabel, type ColumnType } from '../column.js';
 import type { Context } from '../context.js';
 import { AetherError } from '../errors.js';
@@ -339,8 +339,14 @@ function toRecordBatch(b: Batch): RecordBatch {
 /** Concatenates batches of one schema into one batch (one copy). */
 function concatBatches(ctx: Context, bs: Batch[], schema: Schema, scope: ArenaScope): Batch {
   if (bs.length === 0) return ops.emptyBatch(schema, scope);
-  const table = new Table(bs.map(toRecordBatch));
-  return importTable(ctx, scope, table, { copy: true });
+  // Column by column, as chunks of one Vector: batches may carry different dictionaries (each
+  // export is a new Dictionary type), which an arrow Table refuses but the importer unifies.
+  const cols: Array<[string, Column]> = [];
+  for (const name of bs[0].names) {
+    const chunks = bs.map((b) => exportData(b.column(name)));
+    cols.push([name, importVector(ctx, scope, chunks, { copy: true, name })]);
+  }
+  return new Batch(cols, bs.reduce((n, b) => n + b.length, 0));
 }
 
 export { show };

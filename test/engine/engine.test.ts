@@ -7,6 +7,9 @@ import { tableFromArrays, tableToIPC, vectorFromArray, Table, Utf8, Dictionary, 
 import { Engine } from '../../src/engine/engine.js';
 import { col, lit, sum, min, max, mean, count, countDistinct, UnknownColumnError, ExprTypeError } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
+import { importTable } from '../../src/arrow/import.js';
+import { MemoryDataset } from '../../src/engine/dataset.js';
+import { schemaOf } from '../../src/engine/schema.js';
 import { rng } from '../helpers/rng.js';
 
 const engine = await Engine.start({ memoryLimit: 1 << 30 });
@@ -123,6 +126,17 @@ test('date arithmetic: a shifted date literal filters a date column; released da
   engine.release(out);
   d.release();
   assert.is(engine.liveDatasets, live);
+});
+
+test('a dataset of several batches with different dictionaries concatenates (filter, sort)', async () => {
+  const scope = engine.ctx.scope();
+  const b1 = importTable(engine.ctx, scope, tableFromArrays({ s: ['a', 'b', 'a'], v: Float64Array.of(1, 2, 3) }));
+  const b2 = importTable(engine.ctx, scope, tableFromArrays({ s: ['c', 'a'], v: Float64Array.of(4, 5) }));
+  const two = new MemoryDataset('two batches', schemaOf(b1), [b1, b2], scope);
+  const out = await engine.query(two).filter(col('v').gt(1)).sort('-v').collect();
+  assert.equal(out.toArray().map((r) => [r.s, r.v]), [['a', 5], ['c', 4], ['a', 3], ['b', 2]]);
+  engine.release(out);
+  two.release();
 });
 
 test('explain shows fused pipelines and breakers', () => {
