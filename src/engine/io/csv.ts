@@ -759,13 +759,21 @@ export class CsvReader {
       });
     }
     // Sample: the first inferRows rows (fewer if the input ends).
+    // The sample must not depend on the chunk size (or inference would): while it is short of
+    // inferRows and the input goes on, re-tokenize it from its start in a larger window.
     this.#tok.rows = 0;
+    const sampleAt = src.pos;
+    const sampleLine = this.#line;
+    const sampleCols = this.#ncols;
     for (;;) {
       if (src.limit > src.pos) {
         this.#tokenize(this.#ncols, d.inferRows);
-        if (this.#tok.rows > 0) break;
+        if (this.#tok.rows >= d.inferRows) break;
       }
       if (src.final) break;
+      src.pos = sampleAt;
+      this.#line = sampleLine;
+      this.#ncols = sampleCols;
       await src.fill();
     }
     if (this.#ncols < 0) {

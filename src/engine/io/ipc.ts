@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { RecordBatchReader, RecordBatchFileWriter, RecordBatchStreamWriter, type RecordBatch, type Schema as ArrowSchema, type Table } from 'apache-arrow';
 import { AetherError } from '../../errors.js';
+import { verifyIpc, verifyIpcStreamFile } from './ipc-verify.js';
 
 /**
  * A file that is not readable as the format its name promises: names the file and, where known, the
@@ -42,7 +43,9 @@ export type IpcInput = string | { readonly bytes: Uint8Array; readonly name: str
 /** The schema of an IPC file or stream, from its first message (no batches read). */
 export async function readIpcSchema(input: IpcInput): Promise<ArrowSchema> {
   for await (const reader of ipcReaders(input)) {
-    return reader.schema;
+    // A stream cut inside its first message opens with no schema rather than failing.
+    if (reader.schema) return reader.schema;
+    break;
   }
   throw new FileFormatError(typeof input === 'string' ? input : input.name, 'no Arrow IPC schema message (empty or not an Arrow file)');
 }
@@ -52,6 +55,7 @@ async function* ipcReaders(input: IpcInput): AsyncGenerator<RecordBatchReader> {
     if (input.bytes.length === 0) throw new FileFormatError(input.name, 'empty file');
     let reader: RecordBatchReader;
     try {
+      verifyIpc(input.bytes);
       reader = RecordBatchReader.from(input.bytes) as RecordBatchReader;
       reader.open();
     } catch (e) {
@@ -72,11 +76,14 @@ async function* ipcReaders(input: IpcInput): AsyncGenerator<RecordBatchReader> {
     if (await isFileFormat(path)) {
       // The file format needs random access to its footer; apache-arrow reads it from a buffer.
       const { readFile } = await import('node:fs/promises');
-      const reader = RecordBatchReader.from(await readFile(path)) as RecordBatchReader;
+      const bytes = await readFile(path);
+      verifyIpc(bytes);
+      const reader = RecordBatchReader.from(bytes) as RecordBatchReader;
       reader.open();
       yield reader;
       return;
     }
+    await verifyIpcStreamFile(path);
     const reader = await RecordBatchReader.from(createReadStream(path));
     await reader.open();
     yield reader as RecordBatchReader;
@@ -91,6 +98,10 @@ export async function* readIpcBatches(input: IpcInput, signal?: AbortSignal): As
   const path = typeof input === 'string' ? input : input.name;
   let index = 0;
   for await (const reader of ipcReaders(input)) {
+    if (reader.isFile()) {
+      yield* fileBatches(path, reader, signal);
+      return;
+    }
     // Sync readers (file format from a buffer) and async ones (stream format) both iterate with await.
     const iter = (reader as unknown as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]
       ? (reader as unknown as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]()
@@ -112,6 +123,30 @@ export async function* readIpcBatches(input: IpcInput, signal?: AbortSignal): As
 }
 
 /**
+ * The file format by random access to the footer's blocks. Not the reader's iterator: when a block
+ * points at a message that is not a record batch (a corrupt footer), apache-arrow's iterator reads
+ * that block again forever (found by the fuzz test). readRecordBatch(i) reads block i once and
+ * answers null or throws instead. A footer cannot list more blocks than the file has room for.
+ */
+function* fileBatches(path: string, reader: RecordBatchReader, signal?: AbortSignal): Generator<RecordBatch> {
+  const n = reader.numRecordBatches;
+  const size = (reader as unknown as { _impl?: { _handle?: { size?: number } } })._impl?._handle?.size;
+  if (size !== undefined && n * 16 > size) throw new FileFormatError(path, `footer lists ${n} record batches, more than a ${size}-byte file holds`);
+  for (let index = 0; index < n; index++) {
+    signal?.throwIfAborted();
+    let rb: RecordBatch | null;
+    try {
+      rb = reader.readRecordBatch(index) as RecordBatch | null;
+    } catch (e) {
+      throw new FileFormatError(path, `corrupt record batch: ${(e as Error).message}`, index);
+    }
+    if (!rb) throw new FileFormatError(path, 'the footer points at no record batch', index);
+    validateBatch(path, rb, index);
+    yield rb;
+  }
+}
+
+/**
  * apache-arrow trusts the lengths in a message; a truncated or corrupted body can yield buffers
  * shorter than the batch claims. Check what the importer will read so the error names the batch.
  */
@@ -127,6 +162,14 @@ function validateBatch(path: string, rb: RecordBatch, index: number): void {
       const width = (d.type as { bitWidth?: number }).bitWidth;
       if (v && d.valueOffsets === undefined && typeof width === 'number' && width >= 8 && v.length < d.length) {
         throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' values are truncated (${v.length} of ${d.length})`, index);
+      }
+      // Bit-packed bools, and dictionary codes (their width is the index type's).
+      if (v && (d.type as { typeId?: number }).typeId === 6 && (v as Uint8Array).length * 8 < d.offset + d.length) {
+        throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' bits are truncated`, index);
+      }
+      const codes = (d.type as { indices?: { bitWidth: number } }).indices;
+      if (codes && v && v.length < d.length) {
+        throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' codes are truncated (${v.length} of ${d.length})`, index);
       }
       if (d.valueOffsets && d.valueOffsets.length < d.length + 1) {
         throw new FileFormatError(path, `column '${rb.schema.fields[i].name}' offsets are truncated`, index);

@@ -16,6 +16,8 @@
  */
 import { openAsBlob } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import {
   Data, DataType, Field, Float64, RecordBatch, Schema as ArrowSchema, Struct, makeData, tableFromIPC, tableToIPC,
   type Decimal, type Table,
@@ -40,32 +42,127 @@ const COMPRESSION: Record<NonNullable<ParquetWriteOptions['compression']>, pw.Co
 
 const nameOf = (input: ParquetInput): string => (typeof input === 'string' ? input : input.name);
 
-/** parquet-wasm reports problems as strings, Errors or wasm traps (panics): all become FileFormatError. */
-function wrap(name: string, e: unknown, detail: string, group?: number): never {
-  if (e instanceof AetherError) throw e;
-  const msg = e instanceof Error ? e.message : String(e);
-  throw new FileFormatError(name, `${detail}: ${msg}`, group);
+// ---- decoder workers -----------------------------------------------------------------------------
+//
+// parquet-wasm's async reader (the one that reads a file by ranges instead of whole) drives its Rust
+// futures from queueMicrotask callbacks. A Rust panic on corrupt input is a wasm trap thrown inside
+// such a callback: an uncaught exception that would take the whole process down, with the read's
+// promise never settled. So decoding runs in worker threads: a trap kills only the worker (its
+// 'error' event fails the pending reads with FileFormatError) and the pool starts a fresh one. The
+// workers also decode row groups in parallel with the main thread importing the previous ones.
+//
+// Protocol (one request in, one reply out, matched by id):
+//   { op: 'open', id, file, path | bytes }  → { id, ok, rowGroups, rows, schema: IPC bytes }
+//   { op: 'read', id, file, group }         → { id, ok, ipc: IPC stream bytes (transferred) }
+//   { op: 'close', id, file }               → { id, ok }
+//   any failure                             → { id, ok: false, error }
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { openAsBlob } = require('node:fs');
+const files = new Map();
+const ready = import(workerData.pw);
+parentPort.on('message', async (m) => {
+  try {
+    const pw = await ready;
+    if (m.op === 'open') {
+      const blob = m.path !== undefined ? await openAsBlob(m.path) : new Blob([m.bytes]);
+      const f = await pw.ParquetFile.fromFile(blob);
+      files.set(m.file, f);
+      const md = f.metadata();
+      const fmd = md.fileMetadata();
+      const reply = { id: m.id, ok: true, rowGroups: md.numRowGroups(), rows: Number(fmd.numRows()), schema: f.schema().intoIPCStream() };
+      fmd.free();
+      md.free();
+      parentPort.postMessage(reply);
+    } else if (m.op === 'read') {
+      const t = await files.get(m.file).read({ rowGroups: [m.group], batchSize: 1 << 30 });
+      const ipc = t.intoIPCStream();
+      parentPort.postMessage({ id: m.id, ok: true, ipc }, [ipc.buffer]);
+    } else if (m.op === 'close') {
+      const f = files.get(m.file);
+      files.delete(m.file);
+      if (f) f.free();
+      parentPort.postMessage({ id: m.id, ok: true });
+    }
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, error: String((e && e.message) || e) });
+  }
+});
+`;
+
+interface Reply { id: number; ok: boolean; error?: string; rowGroups?: number; rows?: number; schema?: Uint8Array; ipc?: Uint8Array }
+
+/** A decoder died mid-request (a wasm trap in parquet-wasm): the request's input is corrupt. */
+class DecoderCrash extends Error {}
+
+class DecoderWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  #next = 1;
+  dead = false;
+
+  constructor() {
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pw: import.meta.resolve('parquet-wasm') } });
+    this.#worker.unref();
+    this.#worker.on('message', (r: Reply) => {
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      p.resolve(r);
+    });
+    const die = (why: string) => {
+      if (this.dead) return;
+      this.dead = true;
+      for (const p of this.#pending.values()) p.reject(new DecoderCrash(why));
+      this.#pending.clear();
+      void this.#worker.terminate();
+    };
+    this.#worker.on('error', (e) => die(`decoder crashed: ${e instanceof Error ? e.message : String(e)}`));
+    this.#worker.on('exit', (code) => die(`decoder exited (code ${code})`));
+  }
+
+  call(msg: Record<string, unknown>): Promise<Reply> {
+    if (this.dead) return Promise.reject(new DecoderCrash('decoder is gone'));
+    const id = this.#next++;
+    // A pending request keeps the process alive until its reply (the worker is unref'd when idle).
+    if (this.#pending.size === 0) this.#worker.ref();
+    return new Promise<Reply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...msg, id });
+    });
+  }
 }
 
-/** An open Parquet file: its schema and row groups, read one at a time. */
+/** The decoder pool: up to two workers (the work is memory-bound; more would not help on small machines). */
+const pool: DecoderWorker[] = [];
+const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
+let nextFile = 1;
+
+function decoder(i: number): DecoderWorker {
+  const k = i % POOL_SIZE;
+  if (!pool[k] || pool[k].dead) pool[k] = new DecoderWorker();
+  return pool[k];
+}
+
+/** An open Parquet file: its schema and row groups, decoded in the worker pool one group at a time. */
 export class ParquetSource {
-  readonly #file: pw.ParquetFile;
   readonly name: string;
   readonly rowGroups: number;
   readonly rows: number;
+  readonly #input: { path?: string; bytes?: Uint8Array };
+  readonly #schemaIpc: Uint8Array;
+  /** The file id in each worker it was opened in (a replaced worker is not in here: reopen). */
+  readonly #opened = new Map<DecoderWorker, number>();
 
-  private constructor(name: string, file: pw.ParquetFile) {
+  private constructor(name: string, input: { path?: string; bytes?: Uint8Array }, reply: Reply, w: DecoderWorker, file: number) {
     this.name = name;
-    this.#file = file;
-    const md = file.metadata();
-    try {
-      this.rowGroups = md.numRowGroups();
-      const fmd = md.fileMetadata();
-      this.rows = Number(fmd.numRows());
-      fmd.free();
-    } finally {
-      md.free();
-    }
+    this.#input = input;
+    this.rowGroups = reply.rowGroups!;
+    this.rows = reply.rows!;
+    this.#schemaIpc = reply.schema!;
+    this.#opened.set(w, file);
   }
 
   static async open(input: ParquetInput): Promise<ParquetSource> {
@@ -74,7 +171,7 @@ export class ParquetSource {
     if (typeof input === 'string') {
       try {
         const st = await stat(input);
-        if (st.size === 0) throw new FileFormatError(name, 'empty file');
+        if (!st.isFile()) throw new FileFormatError(name, 'not a file');
         blob = await openAsBlob(input);
       } catch (e) {
         if (e instanceof AetherError) throw e;
@@ -82,7 +179,6 @@ export class ParquetSource {
       }
     } else {
       if (!(input.bytes instanceof Uint8Array)) throw new InvalidOptionError('input', typeof input.bytes, 'a Uint8Array');
-      if (input.bytes.length === 0) throw new FileFormatError(name, 'empty file');
       blob = new Blob([input.bytes]);
     }
     // arrow-rs checks only the trailing magic; check both so a file that merely ends right is refused.
@@ -90,56 +186,87 @@ export class ParquetSource {
     const head = Buffer.from(await blob.slice(0, 4).arrayBuffer()).toString('latin1');
     const tail = Buffer.from(await blob.slice(blob.size - 4).arrayBuffer()).toString('latin1');
     if (head !== 'PAR1' || tail !== 'PAR1') throw new FileFormatError(name, `not a Parquet file (no PAR1 magic at the ${head !== 'PAR1' ? 'start' : 'end'})`);
-    let file: pw.ParquetFile;
+    const src = typeof input === 'string' ? { path: input } : { bytes: input.bytes };
+    const w = decoder(0);
+    const file = nextFile++;
+    const reply = await ParquetSource.#call(name, w, { op: 'open', file, ...src }, 'not a readable Parquet file');
+    return new ParquetSource(name, src, reply, w, file);
+  }
+
+  static async #call(name: string, w: DecoderWorker, msg: Record<string, unknown>, what: string, group?: number): Promise<Reply> {
+    let r: Reply;
     try {
-      file = await pw.ParquetFile.fromFile(blob);
+      r = await w.call(msg);
     } catch (e) {
-      wrap(name, e, 'not a readable Parquet file');
+      throw new FileFormatError(name, `${what}: ${(e as Error).message}`, group);
     }
-    try {
-      return new ParquetSource(name, file);
-    } catch (e) {
-      file.free();
-      wrap(name, e, 'unreadable Parquet metadata');
-    }
+    if (!r.ok) throw new FileFormatError(name, `${what}: ${r.error}`, group);
+    return r;
   }
 
   /** The file's schema as Arrow (decimals shown as the float64 they import as). */
   schema(): ArrowSchema {
     let arrow: ArrowSchema;
     try {
-      const s = this.#file.schema();
-      arrow = tableFromIPC(s.intoIPCStream()).schema;
+      arrow = tableFromIPC(this.#schemaIpc).schema;
     } catch (e) {
       wrap(this.name, e, 'unreadable Parquet schema');
     }
     return new ArrowSchema(arrow.fields.map((f) => (DataType.isDecimal(f.type) ? new Field(f.name, new Float64(), f.nullable) : f)), arrow.metadata);
   }
 
-  /** Record batches, one row group at a time (a row group comes back as one batch). */
+  async #read(g: number): Promise<Uint8Array> {
+    const w = decoder(g);
+    let file = this.#opened.get(w);
+    if (file === undefined) {
+      file = nextFile++;
+      this.#opened.set(w, file);
+      await ParquetSource.#call(this.name, w, { op: 'open', file, ...this.#input }, 'not a readable Parquet file', g);
+    }
+    return (await ParquetSource.#call(this.name, w, { op: 'read', file, group: g }, 'corrupt row group', g)).ipc!;
+  }
+
+  /**
+   * Record batches, one row group at a time (a row group comes back as one batch). Up to one group
+   * per decoder is in flight ahead of the consumer, so decoding overlaps the import.
+   */
   async *batches(signal?: AbortSignal): AsyncGenerator<RecordBatch> {
-    for (let g = 0; g < this.rowGroups; g++) {
+    const ahead: Array<Promise<Uint8Array>> = [];
+    let next = 0;
+    const more = () => {
+      const p = this.#read(next++);
+      p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
+      ahead.push(p);
+    };
+    while (next < this.rowGroups && ahead.length < POOL_SIZE) more();
+    for (let g = 0; ahead.length > 0; g++) {
       signal?.throwIfAborted();
+      const ipc = await ahead.shift()!;
+      if (next < this.rowGroups) more();
       let table: Table;
       try {
-        const wt = await this.#file.read({ rowGroups: [g], batchSize: 1 << 30 });
-        table = tableFromIPC(wt.intoIPCStream());
+        table = tableFromIPC(ipc);
       } catch (e) {
         wrap(this.name, e, 'corrupt row group', g);
       }
       for (const rb of table.batches) {
-        if (rb.numRows > 0) yield decimalsToFloat(rb);
+        if (rb.numRows > 0) yield decimalsToFloat(this.name, rb);
       }
     }
   }
 
+  /** Frees the decoders' copies of the file (fire and forget: a dead worker has nothing to free). */
   close(): void {
-    try {
-      this.#file.free();
-    } catch {
-      // Already freed (close after a consumed error path): nothing holds it.
-    }
+    for (const [w, file] of this.#opened) if (!w.dead) w.call({ op: 'close', file }).catch(() => {});
+    this.#opened.clear();
   }
+}
+
+/** parquet-wasm reports problems as strings or Errors: all become FileFormatError. */
+function wrap(name: string, e: unknown, detail: string, group?: number): never {
+  if (e instanceof AetherError) throw e;
+  const msg = e instanceof Error ? e.message : String(e);
+  throw new FileFormatError(name, `${detail}: ${msg}`, group);
 }
 
 /** The schema of a Parquet file (footer only). */
@@ -163,7 +290,7 @@ export async function* readParquetBatches(input: ParquetInput, signal?: AbortSig
 }
 
 /** Decimal128 columns → float64 (value / 10^scale); others pass through. */
-function decimalsToFloat(rb: RecordBatch): RecordBatch {
+function decimalsToFloat(file: string, rb: RecordBatch): RecordBatch {
   const fields = rb.schema.fields;
   if (!fields.some((f) => DataType.isDecimal(f.type))) return rb;
   const children: Data[] = [];
@@ -176,7 +303,7 @@ function decimalsToFloat(rb: RecordBatch): RecordBatch {
       return;
     }
     const t = f.type as Decimal;
-    if (t.bitWidth !== 128) throw new FileFormatError('parquet', `column '${f.name}': decimal${t.bitWidth} is not supported (decimal128 is)`);
+    if (t.bitWidth !== 128) throw new FileFormatError(file, `column '${f.name}': decimal${t.bitWidth} is not supported (decimal128 is)`);
     const words = d.values as Uint32Array;
     const out = new Float64Array(d.length);
     const scale = 10 ** t.scale;
