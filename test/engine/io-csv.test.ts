@@ -130,7 +130,7 @@ test('chunking: tiny chunks (rows split across windows, quoted newlines) give th
     assert.equal(await rowsOf(ds), want, `chunkBytes ${chunkBytes}`);
     ds.release();
   }
-  const scan = await engine.scan(p, { csv: { chunkBytes: 4096 } });
+  const scan = await engine.scan(p, { csv: { chunkBytes: 4096, inferRows: 100 } });
   let batches = 0;
   for await (const b of scan.batches(() => engine.ctx.scope())) batches++;
   assert.ok(batches > 10, `${batches} batches`);

@@ -762,7 +762,7 @@ export class CsvReader {
     // The sample must not depend on the chunk size (or inference would): while it is short of
     // inferRows and the input goes on, re-tokenize it from its start in a larger window.
     this.#tok.rows = 0;
-    const sampleAt = src.pos;
+    let sampleAt = src.pos;
     const sampleLine = this.#line;
     const sampleCols = this.#ncols;
     for (;;) {
@@ -775,6 +775,7 @@ export class CsvReader {
       this.#line = sampleLine;
       this.#ncols = sampleCols;
       await src.fill();
+      sampleAt = src.pos; // a file window moves its unconsumed bytes to the front
     }
     if (this.#ncols < 0) {
       if (!names) {
