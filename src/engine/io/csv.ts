@@ -160,8 +160,11 @@ class ChunkReader {
     } else if (this.pos > 0) this.buf.copyWithin(0, this.pos, this.limit);
     this.pos = 0;
     this.limit = keep;
-    while (this.limit < this.buf.length) {
-      const { bytesRead } = await this.#fh!.read(this.buf, this.limit, this.buf.length - this.limit, this.#filePos);
+    // Read keep + want, not the whole buffer: a buffer grown once (a long row, the inference sample)
+    // must not make every later batch bigger.
+    const target = keep + want;
+    while (this.limit < target) {
+      const { bytesRead } = await this.#fh!.read(this.buf, this.limit, target - this.limit, this.#filePos);
       if (bytesRead === 0) {
         this.final = true;
         break;
