@@ -17,7 +17,7 @@ export enum Op {
   EXIT = 2,
   /**
    * Aggregate over a range (assembly/aggregate). a0 = values, a1 = validity (0 = none),
-   * a2 = partials (16 B per morsel: +0 the kernel's 8-byte result, +8 i32 valid count),
+   * a2 = partials (AGG_PARTIAL_BYTES per morsel: +0 the kernel's 8-byte result, +8 i32 valid count),
    * p0 = dtype, p1 = AggOp, p2 = morsel rows, p3 = element bytes.
    */
   AGGREGATE = 3,
@@ -119,11 +119,21 @@ export const groupInfoWords = (naggs: number): number => 2 + naggs;
 /** GROUP_HASH aggregate descriptor: +0 AggOp, +4 dtype, +8 values, +12 validity, +16 value bytes. */
 export const AGG_DESC_BYTES = 32;
 
+/**
+ * Ops the submitting thread may run itself when it helps (runtime.ts): range ops, which split. Not
+ * the single-task test ops, two of which end the thread that runs them.
+ */
+export const isRangeOp = (op: Op): boolean => op >= Op.AGGREGATE && op !== Op.DIE_UNCLAIMED;
+
 /** Names for errors and stats, indexed by opcode. */
 export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort'];
 
-/** Bytes of one AGGREGATE partial. */
-export const AGG_PARTIAL_BYTES = 16;
+/**
+ * Bytes of one AGGREGATE partial (16 used): a cache line each, so the workers finishing
+ * neighbouring morsels never write the same line (no false sharing at the boundaries of their
+ * ranges). Partials are 64-aligned because the partial array is (arena allocations are).
+ */
+export const AGG_PARTIAL_BYTES = 64;
 
-/** Bytes of one KEY_RANGE partial. */
-export const KEY_RANGE_PARTIAL_BYTES = 32;
+/** Bytes of one KEY_RANGE partial (20 used), a cache line each as AGG_PARTIAL_BYTES. */
+export const KEY_RANGE_PARTIAL_BYTES = 64;

@@ -10,13 +10,13 @@
  *   +64    sleepers    parked workers (park.ts), alone on its line: every waker reads it
  *   +128   completions async jobs completed so far: the owner's waitAsync word (runtime.ts)
  *   +132   ownerWaiting 1 while the owner has a waitAsync armed (finishers notify only then)
- *   +192   worker slots, workers × 64 B (one line each: the park word is waited on, and its
+ *   +192   worker slots, (workers + 1) × 64 B — the last is the helping submitter's (one line each: the park word is waited on, and its
  *          neighbours would otherwise bounce between cores)
  *   …      injector    MpmcRing(injectorCapacity): task indices submitted by the owner
  *   …      done ring   MpmcRing(jobCapacity): async job slots whose last task finished
  *   …      tasks       TaskTable(taskCapacity): descriptors + their free ring
  *   …      jobs        JobTable(jobCapacity)
- *   …      deques      workers × Deque(dequeCapacity)
+ *   …      deques      (workers + 1) × Deque(dequeCapacity): one per worker, then the helper's
  *
  * Worker slot (i32 words):
  *   +0  park     0 awake · 1 parked (park.ts)
@@ -78,7 +78,8 @@ export interface RegionConfig {
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
 function offsets(c: RegionConfig) {
-  let at = SLOTS_BYTE + c.workers * 64;
+  // One slot and one deque more than workers: the submitting thread's (`helperIndex`).
+  let at = SLOTS_BYTE + (c.workers + 1) * 64;
   const injector = at;
   at = align(at + MpmcRing.bytes(c.injectorCapacity));
   const done = at;
@@ -88,7 +89,7 @@ function offsets(c: RegionConfig) {
   const jobs = at;
   at = align(at + JobTable.bytes(c.jobCapacity));
   const deques: number[] = [];
-  for (let i = 0; i < c.workers; i++) {
+  for (let i = 0; i <= c.workers; i++) {
     deques.push(at);
     at = align(at + Deque.bytes(c.dequeCapacity));
   }
@@ -103,8 +104,8 @@ export function regionBytes(c: RegionConfig): number {
 export function initRegion(i32: Int32Array, base: number, c: RegionConfig): Region {
   const o = offsets(c);
   const h = base >>> 2;
-  i32.fill(0, h, h + SLOTS_BYTE / 4 + c.workers * SLOT_WORDS);
-  for (let i = 0; i < c.workers; i++) i32[h + SLOTS_BYTE / 4 + i * SLOT_WORDS + S_CORE] = -1;
+  i32.fill(0, h, h + SLOTS_BYTE / 4 + (c.workers + 1) * SLOT_WORDS);
+  for (let i = 0; i <= c.workers; i++) i32[h + SLOTS_BYTE / 4 + i * SLOT_WORDS + S_CORE] = -1;
   i32[h + H_WORKERS] = c.workers;
   i32[h + H_DEQUE_CAP] = c.dequeCapacity;
   i32[h + H_TASK_CAP] = c.taskCapacity;
@@ -161,6 +162,14 @@ export class Region {
     const parkWords = new Int32Array(this.config.workers);
     for (let i = 0; i < parkWords.length; i++) parkWords[i] = this.slotWord(i, S_PARK);
     this.parking = new Parking(i32, h + W_SLEEPERS, parkWords);
+  }
+
+  /**
+   * Slot and deque index of the submitting thread when it helps run a job (runtime.ts `#help`):
+   * one past the workers. Workers steal from its deque like from any other; it never steals.
+   */
+  get helperIndex(): number {
+    return this.config.workers;
   }
 
   /** The owner handle of worker i's deque: only worker i (or its replacement) may take it. */

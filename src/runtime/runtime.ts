@@ -24,7 +24,9 @@ import type { ArenaScope } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
 import { J_CANCEL, J_DONE, J_FAIL_WORKER, J_STATUS, Mode, Status } from './jobs.js';
 import { morselRowsFor, loadNative, topology, warnUnpinnedOnce } from './native.js';
-import { Op, OP_NAMES } from './ops.js';
+import type { DequeOwner } from './deque.js';
+import { Executor } from './exec.js';
+import { Op, OP_NAMES, isRangeOp } from './ops.js';
 import {
   initRegion, regionBytes, S_CURRENT, S_PARK, S_SCRATCH, S_STATE, S_TASKS, S_STEALS, S_PARKS, S_CORE, S_LIFE,
   WorkerState, type Region,
@@ -53,6 +55,13 @@ export interface RuntimeOptions extends ContextOptions {
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /**
+   * The submitting thread runs the job's range tasks too, instead of only waiting: the root tasks
+   * go to its own deque, it splits and runs morsels there while workers steal the other halves,
+   * and it waits only once its deque is empty. Default: true for `runSync` (the thread blocks
+   * anyway), false for `run` (helping blocks the event loop for this thread's share of the job).
+   */
+  help?: boolean;
 }
 
 /** A field set for one task descriptor (ops.ts says what each op keeps where). */
@@ -246,6 +255,11 @@ export class Runtime {
   #closed = false;
   #replaced = 0;
   #exited: Array<Promise<void>> = [];
+  /** This thread's executor and deque when it helps (`#help`); made on first use. */
+  #helper: Executor | undefined;
+  #helperDeque: DequeOwner | undefined;
+  /** A root task `#submit` kept for `#help` to run first (−1: none). */
+  #kept = -1;
 
   private constructor(ctx: Context, ownsContext: boolean, scope: ArenaScope, region: Region, cores: number[], spinMicros: number) {
     this.ctx = ctx;
@@ -348,11 +362,13 @@ export class Runtime {
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
       if (this.#inflightAsync++ === 0) this.#keepAlive.ref();
-      if (this.#backlog.length > 0 || !this.#submit(p)) {
+      const help = opts.help ?? false;
+      if (this.#backlog.length > 0 || !this.#submit(p, help)) {
         this.#backlog.push(p);
         return;
       }
       if (p.slot < 0) return; // nothing to run: already settled
+      if (help) this.#help();
       if (spec.short && this.#inflightAsync === 1 && this.#spinMs > 0) {
         // A tiny job alone in flight: a spinning worker finishes it within microseconds, far
         // sooner than a waitAsync wake-up would arrive. Poll its done word briefly first.
@@ -369,7 +385,7 @@ export class Runtime {
    * Runs a job and blocks this thread until it is done (Atomics.wait; allowed on Node's main
    * thread). Prefer `run` on a server: this stalls the event loop for the job's whole duration.
    */
-  runSync<R, S>(spec: JobSpec<R, S>): R {
+  runSync<R, S>(spec: JobSpec<R, S>, opts: Pick<RunOptions, 'help'> = {}): R {
     if (this.#closed) throw new RuntimeClosedError(spec.name);
     let result: { ok: true; v: R } | { ok: false; e: unknown } | undefined;
     const p: Pending = {
@@ -384,12 +400,14 @@ export class Runtime {
     }
     const w = this.region.jobs.view;
     // Wait for a job slot and descriptors (async jobs in flight free them as they finish).
-    while (!this.#submit(p)) {
+    const help = opts.help ?? true;
+    while (!this.#submit(p, help)) {
       this.#reapDead();
       Atomics.wait(w, this.region.completionsWord, Atomics.load(w, this.region.completionsWord), 1);
       this.#drain();
     }
     if (p.slot >= 0) {
+      if (help) this.#help();
       const done = this.region.jobs.word(p.slot, J_DONE);
       // Bounded waits, so a worker that dies under us is noticed (its 'exit' event cannot be
       // delivered while this thread blocks; its state word can be read).
@@ -463,8 +481,25 @@ export class Runtime {
     };
   }
 
+  /**
+   * Runs tasks from this thread's own deque until it is empty: the roots `#submit` put there and
+   * the lower halves they split off (the upper halves went to the same deque, where idle workers
+   * — woken at every split — steal them from the top). It never steals: a helper only ever runs
+   * tasks of the jobs it submitted with `help`, so a slow or faulty job of someone else cannot
+   * hold it. A trap is caught in `Executor.run` and fails the job as on a worker.
+   */
+  #help(): void {
+    this.#helperDeque ??= this.region.dequeOwner(this.region.helperIndex);
+    this.#helper ??= new Executor(this.region, this.ctx.kernel, this.ctx.mem, this.#helperDeque, this.region.helperIndex, this.ctx.arena);
+    const h = this.#helper;
+    const first = this.#kept;
+    this.#kept = -1;
+    if (first >= 0) h.run(first);
+    for (let t = h.popOwn(); t >= 0; t = h.popOwn()) h.run(t);
+  }
+
   /** Publishes p's root tasks. False when no job slot or not enough descriptors are free now. */
-  #submit(p: Pending): boolean {
+  #submit(p: Pending, help = false): boolean {
     const r = this.region;
     const k = p.roots.length;
     if (k === 0) {
@@ -497,6 +532,20 @@ export class Runtime {
       w[rec + T_JOB] = slot;
       if (fields) for (const key in fields) w[rec + FIELD[key as keyof TaskFields]] = fields[key as keyof TaskFields]!;
       // The push publishes the record written above (plain stores before a seq-cst store).
+      // Helping: the first range root stays with us, unpublished (a woken worker would otherwise
+      // often steal it before we pop it); further ones go to our own deque, stealable (a full
+      // deque: the injector, as usual). A root kept here is ours alone until #help runs it.
+      if (help && isRangeOp(op)) {
+        if (this.#kept < 0) {
+          this.#kept = t;
+          continue;
+        }
+        this.#helperDeque ??= r.dequeOwner(r.helperIndex);
+        if (this.#helperDeque.push(t)) {
+          r.parking.wakeOne();
+          continue;
+        }
+      }
       // Room is guaranteed (one slot per descriptor); a false would only be a stalled consumer.
       r.injector.pushWait(t);
       r.parking.wakeOne();

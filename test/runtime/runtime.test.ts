@@ -75,8 +75,8 @@ test('runSync gives the same sum and leaves nothing in use', () => {
 
 test('morsels: each runs exactly once, and work spreads over both workers by stealing', async () => {
   const before = rt.stats().perWorker.map((w) => w.tasks);
-  // 512 morsels of 30 µs: one worker alone would need 15 ms; the split tree lets the other steal.
-  const counts = await rt.run(spinJob(512 * 64, 30, 64));
+  // 512 morsels of 100 µs: one worker alone would need 51 ms; the split tree lets the other steal.
+  const counts = await rt.run(spinJob(512 * 64, 100, 64));
   assert.is(counts.length, 512);
   assert.ok(counts.every((c) => c === 1), 'every morsel ran exactly once');
   const after = rt.stats().perWorker.map((w) => w.tasks);
@@ -149,6 +149,33 @@ test('idle: parked workers burn < 5 % of a core over 2 s', async () => {
   console.log(`  idle CPU over ${(wall / 1e6).toFixed(1)} s: ${(share * 100).toFixed(2)} % of one core (whole process)`);
   assert.ok(share < 0.05, `idle CPU ${(share * 100).toFixed(2)} %`);
   assert.equal(rt.stats().perWorker.map((w) => w.parks), parksBefore, 'nobody woke up');
+});
+
+test('help: the submitting thread runs morsels too (runSync by default, run on request); results unchanged, each morsel once', async () => {
+  const scope = rt.ctx.scope();
+  const r = rng(77);
+  const col = columnFromArray(rt.ctx, scope, typeOf('float64'), randomArray('float64', 300_000, r, false), randomValidity(300_000, r, 0.1));
+  // Morsel partials merge in row order: the same bits whoever ran which morsel (and ≈ the kernel).
+  const want = await rt.run(sumJob(col));
+  assert.ok(Math.abs((want as number) - (agg.sum(col) as number)) < 1e-9 * Math.abs(want as number));
+  const helper = rt.region.helperIndex;
+  const before = rt.region.slot(helper, 3 /* S_TASKS */);
+  assert.is(rt.runSync(sumJob(col)), want);
+  assert.ok(rt.region.slot(helper, 3) > before, 'runSync helped');
+  const mid = rt.region.slot(helper, 3);
+  assert.is(await rt.run(sumJob(col)), want);
+  assert.is(rt.region.slot(helper, 3), mid, 'run does not help unless asked');
+  assert.is(await rt.run(sumJob(col), { help: true }), want);
+  assert.ok(rt.region.slot(helper, 3) > mid, 'run({ help: true }) helped');
+  assert.is(rt.runSync(sumJob(col), { help: false }), want);
+  // Every morsel exactly once with helper and workers splitting the same range.
+  for (const help of [true, false]) {
+    const counts = await rt.run(spinJob(64 * 500, 5, 64), { help });
+    assert.ok(counts.every((c) => c === 1), `help=${help}: each morsel once`);
+    assert.ok(rt.runSync(spinJob(64 * 500, 5, 64), { help }).every((c) => c === 1));
+  }
+  assert.is(rt.stats().tasksInUse, 0);
+  scope.close();
 });
 
 test.run();
