@@ -227,6 +227,8 @@ function tokenize(
   let width = ncols;
   let doneLine = line;
   t.reserve(1024 * Math.max(1, width), 1024);
+  // The arrays in locals (reloaded after each reserve): the hot loop stores without property loads.
+  let starts = t.starts, ends = t.ends, flags = t.flags;
   while (i < limit && rows < maxRows) {
     // Blank lines are skipped (the line still counts).
     const c0 = buf[i];
@@ -235,7 +237,10 @@ function tokenize(
       if (i + 1 < limit && buf[i + 1] === LF) { i += 2; line++; done = i; doneLine = line; continue; }
       if (i + 1 >= limit && !final) break;
     }
-    if (t.starts.length < (rows + 1) * Math.max(1, width) + 1 || t.lines.length <= rows) t.reserve((rows + 1) * Math.max(1, width) * 2 + 1024, rows * 2 + 1024);
+    if (starts.length < (rows + 1) * Math.max(1, width) + 1 || t.lines.length <= rows) {
+      t.reserve((rows + 1) * Math.max(1, width) * 2 + 1024, rows * 2 + 1024);
+      starts = t.starts; ends = t.ends; flags = t.flags;
+    }
     const rowLine = line;
     let f = rows * width;
     let col = 0;
@@ -280,10 +285,13 @@ function tokenize(
       }
       if (width >= 0) {
         if (col >= width) throw new RowError(rowLine, col, `more than ${width} fields`);
-      } else if (f + 1 > t.starts.length) t.reserve(f * 2 + 16, 1);
-      t.starts[f] = s;
-      t.ends[f] = e;
-      t.flags[f] = flag;
+      } else if (f + 1 > starts.length) {
+        t.reserve(f * 2 + 16, 1);
+        starts = t.starts; ends = t.ends; flags = t.flags;
+      }
+      starts[f] = s;
+      ends[f] = e;
+      flags[f] = flag;
       f++;
       col++;
       if (i >= limit) { complete = true; break; } // end of input
@@ -651,7 +659,8 @@ function buildColumn(
               u8[p++] = buf[k];
               if (buf[k] === QUOTE) k++; // "" → "
             }
-          } else if (e - s < 16) {
+          } else if (e - s < 128) {
+            // Short strings: a byte loop beats creating a subarray view per field.
             for (let k = s; k < e; k++) u8[p++] = buf[k];
           } else {
             u8.set(buf.subarray(s, e), p);

@@ -10,7 +10,7 @@
  * the fuzz test and in-memory callers use, and takes the same code path after the bytes.
  */
 import { extname } from 'node:path';
-import type { RecordBatch, Table } from 'apache-arrow';
+import { Table, type RecordBatch } from 'apache-arrow';
 import type { Batch } from '../../arrow/batch.js';
 import { importTable } from '../../arrow/import.js';
 import type { Context } from '../../context.js';
@@ -78,17 +78,19 @@ async function* imported(ctx: Context, label: string, source: AsyncIterable<Reco
   let index = 0;
   for await (const rb of source) {
     if (rb.numRows === 0) continue;
-    const b = importTable(ctx, scopeFor(), rb);
-    // A file whose batches disagree with its schema (corrupt or hand-made) must not reach the kernels.
-    for (const [name, type] of schema) {
-      const c = b.has(name) ? b.column(name) : undefined;
-      if (!c || c.type.name !== type.name || c.type.dtype !== type.dtype) {
-        throw new FileFormatError(label, `batch columns differ from the file's schema at '${name}'`, index);
-      }
-    }
-    index++;
-    yield b;
+    yield checked(label, importTable(ctx, scopeFor(), rb), schema, index++);
   }
+}
+
+/** A file whose batches disagree with its schema (corrupt or hand-made) must not reach the kernels. */
+function checked(label: string, b: Batch, schema: Schema, index: number): Batch {
+  for (const [name, type] of schema) {
+    const c = b.has(name) ? b.column(name) : undefined;
+    if (!c || c.type.name !== type.name || c.type.dtype !== type.dtype) {
+      throw new FileFormatError(label, `batch columns differ from the file's schema at '${name}'`, index);
+    }
+  }
+  return b;
 }
 
 /** Opens a file (or bytes) for reading: the schema now, the batches on demand. */
@@ -127,7 +129,18 @@ async function* parquetBatches(
 ): AsyncIterable<Batch> {
   const pq = await ParquetSource.open(src);
   try {
-    yield* imported(ctx, label, pq.batches(signal), schema, scopeFor);
+    let g = 0;
+    for await (const ipc of pq.ipcGroups(signal)) {
+      // The IPC bytes land in the batch's scope first: apache-arrow's views then point into the
+      // engine's memory, and the importer borrows every buffer that is 64-byte aligned instead of
+      // copying it (arrow-rs pads IPC buffers to 64). The rest is copied; the bytes die with the scope.
+      const scope = scopeFor();
+      const at = scope.alloc(ipc.byteLength);
+      ctx.mem.u8.set(ipc, at);
+      const rbs = pq.decode(new Uint8Array(ctx.mem.buffer, at, ipc.byteLength), g);
+      if (rbs.length > 0) yield checked(label, importTable(ctx, scope, new Table(rbs)), schema, g);
+      g++;
+    }
   } finally {
     pq.close();
   }

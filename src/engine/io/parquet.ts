@@ -227,6 +227,38 @@ export class ParquetSource {
   }
 
   /**
+   * Row groups as Arrow IPC stream bytes, in order. Up to one group per decoder is in flight ahead
+   * of the consumer, so decoding overlaps the import.
+   */
+  async *ipcGroups(signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const ahead: Array<Promise<Uint8Array>> = [];
+    let next = 0;
+    const more = () => {
+      const p = this.#read(next++);
+      p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
+      ahead.push(p);
+    };
+    while (next < this.rowGroups && ahead.length < POOL_SIZE) more();
+    while (ahead.length > 0) {
+      signal?.throwIfAborted();
+      const ipc = await ahead.shift()!;
+      if (next < this.rowGroups) more();
+      yield ipc;
+    }
+  }
+
+  /** Parses one row group's IPC bytes (wherever they lie) into record batches, decimals as float64. */
+  decode(ipc: Uint8Array, group: number): RecordBatch[] {
+    let table: Table;
+    try {
+      table = tableFromIPC(ipc);
+    } catch (e) {
+      wrap(this.name, e, 'corrupt row group', group);
+    }
+    return table.batches.filter((rb) => rb.numRows > 0).map((rb) => decimalsToFloat(this.name, rb));
+  }
+
+  /**
    * Record batches, one row group at a time (a row group comes back as one batch). Up to one group
    * per decoder is in flight ahead of the consumer, so decoding overlaps the import.
    */
