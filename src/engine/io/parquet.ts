@@ -3,11 +3,11 @@
  * library and not hyparquet: see README.md beside this file (measured: ~3× faster to read, ~3× faster
  * to write on a lineitem-like file; it hands back Arrow, which is what we import).
  *
- * Reading is row group by row group: the file is opened as a Blob (`fs.openAsBlob`: reads are ranged
- * file reads, the file is never loaded whole), parquet-wasm decodes one row group into its own wasm
- * memory, gives it back as an Arrow IPC stream, apache-arrow parses that, and the engine imports the
- * columns into the batch's scope. So a scan holds one row group at a time — a file larger than the
- * engine's memory limit streams through a filter / aggregate query.
+ * Reading is row group by row group: decoder workers (below) open the file as a Blob
+ * (`fs.openAsBlob`: ranged file reads, the file is never loaded whole), decode one row group each,
+ * and send it back as Arrow IPC stream bytes; files.ts lands those bytes in the batch's scope and
+ * imports them (borrowing the aligned buffers). A scan holds about one row group per decoder — a
+ * file larger than the engine's memory limit streams through a filter / aggregate query.
  *
  * Types: whatever arrow-rs maps the Parquet types to (ints, floats, bool, date32, timestamps, utf8 /
  * large utf8, dictionaries). DECIMAL columns (DuckDB's and TPC-H's money columns) are converted to
