@@ -142,9 +142,9 @@ const noop = () => {};
  * tsx first (a dev dependency, used only then).
  */
 function startWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(workerEntry(), { workerData: init });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(workerEntry(), { workerData: init, execArgv: workerExecArgv() });
   const bundle = sourceBundle();
-  if (bundle) return new Worker(bundle, { workerData: init, execArgv: [] });
+  if (bundle) return new Worker(bundle, { workerData: init, execArgv: workerExecArgv() });
   const api = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./worker.ts', import.meta.url).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
@@ -152,6 +152,23 @@ function startWorker(init: WorkerInit): Worker {
 }
 
 let entry: URL | undefined;
+
+/**
+ * The parent's Node flags minus module loader hooks (--import, --loader, --experimental-loader,
+ * --require): a worker inherits execArgv by default, and a parent run under `node --import tsx`
+ * would make every worker boot the ESM loader and tsx (~0.15 s each) for a bundle that needs none.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--(import|loader|experimental-loader|require|r)(=|$)/.exec(a);
+    if (!m) out.push(a);
+    else if (m[2] === '') i++; // the flag's value is the next argument
+  }
+  return out;
+}
 let bundled: string | null | undefined;
 
 /** Sources only: worker.ts and its imports as one CJS file in the OS temp dir (removed at exit), or null. */
