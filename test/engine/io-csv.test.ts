@@ -168,9 +168,20 @@ test('bad rows are FileFormatErrors naming the file, the line and the column', a
 });
 
 test('header only: zero rows with utf8 columns; byte input with a name', async () => {
-  const ds = await engine.read(file('hdr.csv', 'a,b\n'));
+  const ds = await engine.read(file('hdr.csv', 'a,b\n'), { csv: { schema: { b: 'int32' } } });
   assert.is(ds.rows, 0);
-  assert.equal(typesOf(ds), { a: 'utf8', b: 'utf8' });
+  assert.equal(typesOf(ds), { a: 'utf8', b: 'int32' });
+  // Queries over an empty file give empty results (filter, aggregate, write).
+  const none = await engine.query(ds).filter(col('b').gt(1)).collect();
+  assert.is(none.numRows, 0);
+  assert.equal(none.schema.fields.map((f) => f.name), ['a', 'b']);
+  engine.release(none);
+  const n = await engine.query(ds).agg({ n: count() }).collect();
+  assert.is(Number(n.get(0)!.toJSON().n), 0);
+  engine.release(n);
+  const back = join(dir, 'hdr-out.csv');
+  await engine.query(ds).write(back);
+  assert.is(readFileSync(back, 'utf8'), 'a,b\n');
   ds.release();
   const bytes = new TextEncoder().encode('x,y\n1,2\n');
   const mem = await engine.read(bytes, { format: 'csv', name: 'inline' });

@@ -11,7 +11,9 @@
  */
 import { extname } from 'node:path';
 import { Table, type RecordBatch } from 'apache-arrow';
-import type { Batch } from '../../arrow/batch.js';
+import { Batch } from '../../arrow/batch.js';
+import { Column, columnType } from '../../column.js';
+import { allocColumn } from '../../column-alloc.js';
 import { importTable } from '../../arrow/import.js';
 import type { Context } from '../../context.js';
 import { InvalidOptionError } from '../../errors.js';
@@ -66,11 +68,36 @@ type BatchSource = (scopeFor: () => ArenaScope, signal?: AbortSignal) => AsyncIt
 export class FileDataset implements Dataset {
   readonly rows = undefined;
 
-  constructor(readonly label: string, readonly schema: Schema, readonly format: FileFormat, readonly open: BatchSource) {}
+  constructor(
+    readonly ctx: Context, readonly label: string, readonly schema: Schema, readonly format: FileFormat, readonly open: BatchSource,
+  ) {}
 
+  /** The file's batches; a file with no rows gives one empty batch of its schema (queries over it give empty results). */
   async *batches(scopeFor: () => ArenaScope, signal?: AbortSignal): AsyncIterable<Batch> {
-    yield* this.open(scopeFor, signal);
+    let any = false;
+    for await (const b of this.open(scopeFor, signal)) {
+      any = true;
+      yield b;
+    }
+    if (!any) yield emptyBatch(this.ctx, this.schema, scopeFor());
   }
+}
+
+/** Zero-length columns of a schema (dictionaries get an empty utf8 dictionary). */
+function emptyBatch(ctx: Context, schema: Schema, scope: ArenaScope): Batch {
+  const cols: Array<[string, Column]> = [];
+  for (const [name, type] of schema) {
+    if (type.name === 'dictionary') {
+      const dictionary = allocColumn(ctx, scope, columnType('utf8'), 0, { dataBytes: 0 });
+      ctx.mem.i32[dictionary.offsets >>> 2] = 0;
+      cols.push([name, new Column(ctx, scope, { type, length: 0, values: scope.alloc(0), dictionary, name })]);
+    } else {
+      const c = allocColumn(ctx, scope, type, 0, { dataBytes: 0, name });
+      if (type.name === 'utf8') ctx.mem.i32[c.offsets >>> 2] = 0;
+      cols.push([name, c]);
+    }
+  }
+  return new Batch(cols, 0);
 }
 
 /** Imports record batches one by one, each into the scope `scopeFor()` gives (empty batches skipped). */
@@ -103,7 +130,7 @@ export async function openFile(ctx: Context, input: FileInput, opts: FileReadOpt
     case 'arrow':
     case 'arrows': {
       const schema = schemaFromArrow(await readIpcSchema(src));
-      return new FileDataset(label, schema, format, (scopeFor, signal) => imported(ctx, label, readIpcBatches(src, signal), schema, scopeFor));
+      return new FileDataset(ctx, label, schema, format, (scopeFor, signal) => imported(ctx, label, readIpcBatches(src, signal), schema, scopeFor));
     }
     case 'parquet': {
       const pq = await ParquetSource.open(src);
@@ -113,13 +140,13 @@ export async function openFile(ctx: Context, input: FileInput, opts: FileReadOpt
       } finally {
         pq.close();
       }
-      return new FileDataset(label, schema, format, (scopeFor, signal) => parquetBatches(ctx, src, label, schema, scopeFor, signal));
+      return new FileDataset(ctx, label, schema, format, (scopeFor, signal) => parquetBatches(ctx, src, label, schema, scopeFor, signal));
     }
     case 'csv': {
       const first = await CsvReader.open(ctx, src, opts.csv);
       await first.close();
       const layout = first.layout;
-      return new FileDataset(label, layout.schema, format, (scopeFor, signal) => csvBatches(ctx, src, opts.csv, layout, scopeFor, signal));
+      return new FileDataset(ctx, label, layout.schema, format, (scopeFor, signal) => csvBatches(ctx, src, opts.csv, layout, scopeFor, signal));
     }
   }
 }
