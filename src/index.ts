@@ -28,6 +28,9 @@ export { QueryError } from './engine/plan.js';
 export { QueryAbortedError } from './engine/exec.js';
 export { MemoryDataset, ScanDataset, type Dataset } from './engine/dataset.js';
 export { FileFormatError } from './engine/io/ipc.js';
+export { FileDataset, type FileFormat, type FileInput } from './engine/io/files.js';
+export type { CsvReadOptions, CsvWriteOptions, CsvType } from './engine/io/csv.js';
+export type { ParquetWriteOptions } from './engine/io/parquet.js';
 // The pipeline layer (src/flow): flows, runs, DI, YAML jobs, history.
 export {
   flow, Flow, FlowBuilder, Run as FlowRun, RunManager, Container, SharedCounter, FlowContext, NodeContext,

@@ -7,7 +7,9 @@
  * same when read with tiny chunks (rows split across windows).
  *
  * Seeded: AETHERFLOW_FUZZ_SEED picks the seed (printed on failure), AETHERFLOW_FUZZ_CASES the number
- * of IPC + CSV cases (default 10 000; AETHERFLOW_QUICK=1 → 1 000).
+ * of IPC + CSV cases (default 10 000; AETHERFLOW_QUICK=1 → 1 000). Debugging: AETHERFLOW_FUZZ_TRACE=1
+ * prints slow cases, =2 also each IPC case (and leaves its bytes in /tmp/fuzz-case.arrow[s] — the one
+ * a hang stops at), =3 the messages of InvalidOptionErrors.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
