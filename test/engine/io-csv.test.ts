@@ -241,6 +241,27 @@ test('random round trip through write/read at scale with a filter and an aggrega
   engine.release(out);
 });
 
+test('streaming: a CSV input 2× the memory limit goes through filter + aggregate', async () => {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const duck = await (await DuckDBInstance.create(':memory:')).connect();
+  const p = join(dir, 'big-stream.csv');
+  // 9M rows × (int64 + float64) = 144 MB in memory: over twice the 64 MiB limit.
+  await duck.run(`COPY (SELECT i % 13 AS k, (i % 1000) / 10 AS v FROM range(9000000) t(i)) TO '${p}' (FORMAT csv, HEADER)`);
+  const small = await Engine.start({ memoryLimit: 64 << 20 });
+  try {
+    const scan = await small.scan(p, { csv: { chunkBytes: 4 << 20 } });
+    const out = await small.query(scan).filter(col('k').eq(3)).agg({ n: count(), s: sum('v') }).collect();
+    const want = (await duck.runAndReadAll(`SELECT count(*)::INTEGER n, sum((i % 1000) / 10) s FROM range(9000000) t(i) WHERE i % 13 = 3`)).getRowObjects()[0];
+    assert.is(Number(out.get(0)!.toJSON().n), want.n);
+    assert.ok(Math.abs((out.get(0)!.toJSON().s as number) - (want.s as number)) < 1e-6 * (want.s as number));
+    small.release(out);
+    assert.instance(await failure(small.read(p)), AetherError);
+    assert.ok(small.ctx.mem.byteLength <= 64 << 20);
+  } finally {
+    await small.close();
+  }
+});
+
 test.after(async () => {
   await engine.close();
 });
