@@ -22,4 +22,4 @@ export function runtimeTrap(kind: i32): i32 {
 // one export namespace.
 export { orBits as runtimeOrBits, rebase as runtimeRebase } from './bits';
 export { accMerge as runtimeAccMerge } from './accmerge';
-export { mergeRuns as runtimeMergeRuns } from './merge';
+export { mergeRuns as runtimeMergeRuns, sortKeys as runtimeSortKeys } from './merge';

@@ -21,8 +21,10 @@ export interface KernelExports {
   runtimeRebase(src: number, n: number, delta: number, dst: number): void;
   /** Folds n group-by accumulator records at src into dst (record i → map[i]; map 0 = i); −1 bad op/type. */
   runtimeAccMerge(op: number, dtype: number, src: number, map: number, n: number, dst: number): number;
-  /** Outputs [d0, d1) of the stable merge of sorted runs src[lo, mid) and src[mid, hi) into dst[lo + d0, …); −1 bad type. */
-  runtimeMergeRuns(dtype: number, values: number, validity: number, src: number, lo: number, mid: number, hi: number, d0: number, d1: number, dst: number, flags: number): number;
+  /** Outputs [d0, d1) of the stable merge of (key, row) runs [a, a + na) and [b, b + nb) to [out + d0, …); −1 bad key size. */
+  runtimeMergeRuns(keyBytes: number, keys: number, rows: number, a: number, na: number, b: number, nb: number, out: number, d0: number, d1: number, keysOut: number, rowsOut: number): number;
+  /** out[i] = sort key of row perm[i] (valid rows only); returns the key size 4 or 8, −1 bad type. */
+  runtimeSortKeys(dtype: number, values: number, perm: number, n: number, flags: number, out: number): number;
   // arith (assembly/arith): ≥ 0 rows nulled by the op (integer x / 0), −1 unsupported op/type/shape.
   arith(op: number, dtype: number, shape: number, a: number, b: number, out: number, validity: number, n: number): number;
   mulAdd(dtype: number, x: number, k: number, y: number, out: number, n: number): number;

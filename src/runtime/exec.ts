@@ -6,6 +6,7 @@
  * Worker side only. The owner of the Executor is the worker thread whose deque `owner` is.
  */
 import { SortFlag } from '../../assembly/shared/codes.js';
+import { byteWidth } from '../column.js';
 import type { KernelExports } from '../kernels/module.js';
 import { ArenaScope, type Arena } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
@@ -309,7 +310,7 @@ export class Executor {
   #sortRun(t: number, s: number, e: number, m: number): void {
     const tasks = this.#r.tasks;
     const k = this.#k;
-    const width = tasks.get(t, T_P3);
+    const width = byteWidth(tasks.get(t, T_P0));
     const validity = tasks.get(t, T_A1);
     const packed = tasks.get(t, T_X3);
     const recBytes = packed & 0xff;
@@ -323,15 +324,42 @@ export class Executor {
     );
     if (r < 0) throw new Error(`radixPass refused dtype ${tasks.get(t, T_P0)}`);
     k.runtimeRebase(perm, e - s, s, perm);
+    // The run's nulls sit together at one end of it (radix.ts step 4); keys for the rest.
+    const nulls = validity === 0 ? 0 : e - s - k.popcount(validity + s / 8, 0, e - s);
+    const first = (tasks.get(t, T_P1) & SortFlag.NULLS_FIRST) !== 0 ? s + nulls : s;
+    const dtype = tasks.get(t, T_P0);
+    const kb = byteWidth(dtype) === 8 ? 8 : 4;
+    if (k.runtimeSortKeys(dtype, tasks.get(t, T_A0), tasks.get(t, T_A2) + first * 4, e - s - nulls, tasks.get(t, T_P1), tasks.get(t, T_P3) + first * kb) !== kb) {
+      throw new Error(`sortKeys refused dtype ${dtype}`);
+    }
   }
 
   #mergeRuns(t: number, s: number, e: number): void {
     const tasks = this.#r.tasks;
-    const r = this.#k.runtimeMergeRuns(
-      tasks.get(t, T_P0), tasks.get(t, T_A0), tasks.get(t, T_A1), tasks.get(t, T_A2),
-      tasks.get(t, T_X0), tasks.get(t, T_X1), tasks.get(t, T_X2), s, e, tasks.get(t, T_A3), tasks.get(t, T_P1),
-    );
-    if (r < 0) throw new Error(`mergeRuns refused dtype ${tasks.get(t, T_P0)}`);
+    const k = this.#k;
+    const kb = tasks.get(t, T_P0);
+    const keys = tasks.get(t, T_A0), rows = tasks.get(t, T_A1);
+    const keysOut = tasks.get(t, T_A2), rowsOut = tasks.get(t, T_A3);
+    const lo = tasks.get(t, T_X0), mid = tasks.get(t, T_X1), hi = tasks.get(t, T_X2);
+    const nA = tasks.get(t, T_X3), nB = tasks.get(t, T_P3);
+    const nullsFirst = (tasks.get(t, T_P1) & SortFlag.NULLS_FIRST) !== 0;
+    // Valid pairs of each run, and where the merged ones go.
+    const a = nullsFirst ? lo + nA : lo, na = mid - lo - nA;
+    const b = nullsFirst ? mid + nB : mid, nb = hi - mid - nB;
+    const out = nullsFirst ? lo + nA + nB : lo;
+    // The host covers at least 1 position, so that the null blocks move when no row is valid.
+    if (k.runtimeMergeRuns(kb, keys, rows, a, na, b, nb, out, Math.min(s, na + nb), Math.min(e, na + nb), keysOut, rowsOut) < 0) {
+      throw new Error(`mergeRuns refused key bytes ${kb}`);
+    }
+    if (s === 0 && nA + nB > 0) {
+      // The null blocks, A's first (stable); their keys are never read.
+      const u8 = this.#mem.u8;
+      const at = nullsFirst ? lo : lo + na + nb;
+      const fromA = nullsFirst ? lo : mid - nA;
+      const fromB = nullsFirst ? mid : hi - nB;
+      u8.copyWithin(rowsOut + at * 4, rows + fromA * 4, rows + (fromA + nA) * 4);
+      u8.copyWithin(rowsOut + (at + nA) * 4, rows + fromB * 4, rows + (fromB + nB) * 4);
+    }
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

@@ -98,18 +98,22 @@ export enum Op {
   ACC_MERGE = 13,
   /**
    * Sorted runs of a parallel argsort: morsel m (one run) radix-sorts its rows (assembly/sort
-   * radixPass, as if they were a column of their own) into perm[s, e) and adds s to them
-   * (assembly/runtime rebase), so they are row numbers of the whole column. a0 = values,
-   * a1 = validity, a2 = perm, a3 = second perm (the pass's null scratch), p0 = dtype, p1 = SortFlag
-   * bits, p2 = run rows, p3 = value bytes, x0 = records, x1 = second records (both at s × record
-   * bytes), x2 = histograms (one block per run), x3 = record bytes | digit bits << 8.
+   * radixPass, as if they were a column of their own) into perm[s, e), adds s to them (assembly/
+   * runtime rebase) so they are row numbers of the whole column, and writes the sort key of each
+   * valid one beside it, keys[i] for perm[i] (assembly/runtime sortKeys; the run's nulls are at one
+   * end and get none). a0 = values, a1 = validity, a2 = perm, a3 = second perm (the pass's null
+   * scratch), p0 = dtype, p1 = SortFlag bits, p2 = run rows, p3 = keys, x0 = records,
+   * x1 = second records (both at s × record bytes), x2 = histograms (one block per run),
+   * x3 = record bytes | digit bits << 8.
    */
   SORT_RUNS = 14,
   /**
-   * One merge of a parallel argsort round (assembly/runtime mergeRuns): outputs [s, e) of the stable
-   * merge of src[lo, mid) and src[mid, hi) go to dst[lo + s, lo + e) — the range covers the merged
-   * length and splits into pieces like any range op. a0 = values, a1 = validity, a2 = src,
-   * a3 = dst, p0 = dtype, p1 = SortFlag bits, p2 = piece rows, x0 = lo, x1 = mid, x2 = hi.
+   * One merge of a parallel argsort round (assembly/runtime mergeRuns): the valid (key, row) pairs
+   * of neighbouring runs A = [lo, mid) and B = [mid, hi), nA and nB of whose rows are null, merge
+   * stably; the range [s, e) covers the merged valid pairs and splits into pieces like any range
+   * op; the piece at s = 0 also moves both null blocks (to the front with NULLS_FIRST, else the
+   * back). a0 = keys, a1 = rows, a2 = keys out, a3 = rows out, p0 = key bytes, p1 = SortFlag bits,
+   * p2 = piece rows, p3 = nB, x0 = lo, x1 = mid, x2 = hi, x3 = nA.
    */
   MERGE_RUNS = 15,
 }

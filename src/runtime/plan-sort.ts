@@ -12,9 +12,9 @@
  *           round land in the result.
  *
  * Cost: the radix passes are the single-thread sort's work split in parallel (plus per-run
- * histograms); every merge round reads the permutation and gathers keys at random rows (a
- * permutation, not records, is what the runs leave), so few runs — 2 per worker — are best.
- * Scratch as the single-thread sort: 4n (second permutation) + 2 × 8n or 16n (records).
+ * histograms and one pass writing each run's sort keys); every merge round then streams
+ * (key, row) pairs — sequential reads and writes, no gathers from the column. Scratch: the
+ * single-thread sort's 4n + 2 × 8n (16n for 8-byte keys) plus 2 × 4n (8n) of keys.
  *
  * Not parallel yet (typed error, use kernels.argsort): several keys, utf8, dictionary, bool.
  */
@@ -59,48 +59,70 @@ export async function argsort(rt: Runtime, col: Column, opts: ParallelArgsortOpt
   const dtype = col.type.dtype;
   const width = byteWidth(dtype);
   const recBytes = width === 8 ? 16 : 8;
+  const keyBytes = width === 8 ? 8 : 4;
   const runs = Math.ceil(n / runRows);
   let rounds = 0;
   for (let w = runRows; w < n; w *= 2) rounds++;
+  // Nulls per run (a merge moves each run's null block whole): one popcount per run, here.
+  const nullsOf = new Array<number>(runs).fill(0);
+  if (col.validity !== 0) {
+    for (let r = 0; r < runs; r++) {
+      const s = r * runRows;
+      const len = Math.min(runRows, n - s);
+      nullsOf[r] = len - ctx.kernel.popcount(col.validity + s / 8, 0, len);
+    }
+  }
   const tmp = ctx.scope();
   try {
     const other = tmp.alloc(n * 4);
     // Even rounds: the runs go to the result and come back to it; odd: they start in the scratch.
-    let src = rounds % 2 === 0 ? result.values : other;
-    let dst = src === other ? result.values : other;
+    let rows = rounds % 2 === 0 ? result.values : other;
+    let rowsOut = rows === other ? result.values : other;
+    let keys = tmp.alloc(n * keyBytes);
+    let keysOut = tmp.alloc(n * keyBytes);
     const digitBits = digitBitsFor(runRows);
     const recs = tmp.alloc(n * recBytes);
     const tmpRecs = tmp.alloc(n * recBytes);
     const hist = tmp.alloc(runs * histBytes(digitBits));
+    const first = { rows, rowsOut, keys };
     await rt.run<void, void>({
       name: op,
       plan(p) {
         p.task(Op.SORT_RUNS, {
-          start: 0, end: n, a0: col.values, a1: col.validity, a2: src, a3: dst, p0: dtype, p1: flags, p2: runRows, p3: width,
-          x0: recs, x1: tmpRecs, x2: hist, x3: recBytes | (digitBits << 8),
+          start: 0, end: n, a0: col.values, a1: col.validity, a2: first.rows, a3: first.rowsOut, p0: dtype, p1: flags, p2: runRows,
+          p3: first.keys, x0: recs, x1: tmpRecs, x2: hist, x3: recBytes | (digitBits << 8),
         });
       },
       finish() {},
     }, opts);
     const piece = Math.max(4096, rt.morselRows);
+    let nulls = nullsOf;
     for (let w = runRows; w < n; w *= 2) {
-      const from = src, to = dst;
+      const src = { keys, rows }, dst = { keys: keysOut, rows: rowsOut };
+      const merged: number[] = [];
+      const pairs: Array<{ lo: number; mid: number; hi: number; nA: number; nB: number }> = [];
+      for (let lo = 0, r = 0; lo < n; lo += 2 * w, r += 2) {
+        const mid = Math.min(lo + w, n);
+        const hi = Math.min(lo + 2 * w, n);
+        const nA = nulls[r], nB = nulls[r + 1] ?? 0;
+        pairs.push({ lo, mid, hi, nA, nB });
+        merged.push(nA + nB);
+      }
       await rt.run<void, void>({
         name: op,
         plan(p) {
-          for (let lo = 0; lo < n; lo += 2 * w) {
-            const mid = Math.min(lo + w, n);
-            const hi = Math.min(lo + 2 * w, n);
+          for (const { lo, mid, hi, nA, nB } of pairs) {
             p.task(Op.MERGE_RUNS, {
-              start: 0, end: hi - lo, a0: col.values, a1: col.validity, a2: from, a3: to, p0: dtype, p1: flags, p2: piece,
-              x0: lo, x1: mid, x2: hi,
+              start: 0, end: Math.max(1, hi - lo - nA - nB), a0: src.keys, a1: src.rows, a2: dst.keys, a3: dst.rows,
+              p0: keyBytes, p1: flags, p2: piece, p3: nB, x0: lo, x1: mid, x2: hi, x3: nA,
             });
           }
         },
         finish() {},
       }, opts);
-      src = to;
-      dst = from;
+      nulls = merged;
+      [keys, keysOut] = [keysOut, keys];
+      [rows, rowsOut] = [rowsOut, rows];
     }
   } finally {
     tmp.close();

@@ -57,6 +57,22 @@ test('parallel argsort: floats with NaN, ±0, ±Inf keep the kernel order', asyn
   scope.close();
 });
 
+test('parallel argsort: runs that are all null (null blocks move whole), all-null columns', async () => {
+  const r = rng(33);
+  for (const rate of [0.97, 1]) {
+    const n = 5000;
+    const scope = rt.ctx.scope();
+    const col = columnFromArray(rt.ctx, scope, typeOf('int64'), randomArray('int64', n, r), Array.from({ length: n }, () => r() >= rate));
+    for (const nullsFirst of [false, true]) {
+      for (const descending of [false, true]) {
+        const par = await argsort(rt, col, { nullsFirst, descending, runRows: 64 });
+        samePerm(valuesView(par) as Int32Array, valuesView(argsortKernel(col, { nullsFirst, descending })) as Int32Array, `nulls ${rate} first=${nullsFirst} desc=${descending}`);
+      }
+    }
+    scope.close();
+  }
+});
+
 test('parallel argsort refuses utf8 keys and bad options (typed errors)', async () => {
   const scope = rt.ctx.scope();
   const s = columnFromStrings(rt.ctx, scope, ['b', 'a']);
