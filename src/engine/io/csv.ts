@@ -568,6 +568,13 @@ function buildColumn(
   const fail = (r: number, s: number, e: number): never => {
     throw new ParseError(r, `cannot parse '${latin1(buf, s, Math.min(e, s + 40))}' as ${csvType}`);
   };
+  // All rows start valid (whole bytes of 1s, the tail bits past n left 0 like every bitmap here);
+  // a null clears its bit — no read-modify-write per valid row.
+  u8.fill(0xff, vbase, vbase + (n >>> 3));
+  if (n & 7) u8[vbase + (n >>> 3)] = (1 << (n & 7)) - 1;
+  const clear = (r: number): void => {
+    u8[vbase + (r >>> 3)] &= ~(1 << (r & 7));
+  };
   const isNull = (f: number): boolean => starts[f] === ends[f] && (csvType !== 'utf8' || (flags[f] & FLAG_QUOTED) === 0);
   bad = false;
   switch (csvType) {
@@ -576,11 +583,10 @@ function buildColumn(
       const out = csvType === 'float64' ? new Float64Array(mem.buffer, col.values, n) : new Float32Array(mem.buffer, col.values, n);
       for (let r = 0, f = j; r < n; r++, f += ncols) {
         const s = starts[f], e = ends[f];
-        if (s === e) { out[r] = 0; nulls++; continue; }
+        if (s === e) { out[r] = 0; nulls++; clear(r); continue; }
         const v = parseFloat64(buf, s, e);
         if (bad) fail(r, s, e);
         out[r] = v;
-        u8[vbase + (r >>> 3)] |= 1 << (r & 7);
       }
       break;
     }
@@ -595,7 +601,7 @@ function buildColumn(
       const ts = csvType === 'timestamp';
       for (let r = 0, f = j; r < n; r++, f += ncols) {
         const s = starts[f], e = ends[f];
-        if (s === e) { if (is64) { i32[base + 2 * r] = 0; i32[base + 2 * r + 1] = 0; } else i32[base + r] = 0; nulls++; continue; }
+        if (s === e) { if (is64) { i32[base + 2 * r] = 0; i32[base + 2 * r + 1] = 0; } else i32[base + r] = 0; nulls++; clear(r); continue; }
         if (!is64) {
           const v = parseDate(buf, s, e);
           if (bad) fail(r, s, e);
@@ -614,7 +620,6 @@ function buildColumn(
             new BigInt64Array(mem.buffer, col.values + 8 * r, 1)[0] = BigInt.asIntN(64, big);
           }
         }
-        u8[vbase + (r >>> 3)] |= 1 << (r & 7);
       }
       break;
     }
@@ -624,11 +629,10 @@ function buildColumn(
       const [lo, hi] = INT_RANGE[csvType];
       for (let r = 0, f = j; r < n; r++, f += ncols) {
         const s = starts[f], e = ends[f];
-        if (s === e) { out[r] = 0; nulls++; continue; }
+        if (s === e) { out[r] = 0; nulls++; clear(r); continue; }
         const v = parseInteger(buf, s, e);
         if (bad || v < lo || v > hi) fail(r, s, e);
         out[r] = v;
-        u8[vbase + (r >>> 3)] |= 1 << (r & 7);
       }
       break;
     }
@@ -636,11 +640,10 @@ function buildColumn(
       u8.fill(0, col.values, col.values + bitmapBytes(n));
       for (let r = 0, f = j; r < n; r++, f += ncols) {
         const s = starts[f], e = ends[f];
-        if (s === e) { nulls++; continue; }
+        if (s === e) { nulls++; clear(r); continue; }
         const v = parseBool(buf, s, e);
         if (bad) fail(r, s, e);
         if (v) u8[col.values + (r >>> 3)] |= 1 << (r & 7);
-        u8[vbase + (r >>> 3)] |= 1 << (r & 7);
       }
       break;
     }
@@ -651,10 +654,9 @@ function buildColumn(
       i32[ob] = 0;
       for (let r = 0, f = j; r < n; r++, f += ncols) {
         const s = starts[f], e = ends[f];
-        if (isNull(f)) nulls++;
+        if (isNull(f)) { nulls++; clear(r); }
         else {
-          u8[vbase + (r >>> 3)] |= 1 << (r & 7);
-          if (flags[f] & FLAG_ESCAPED) {
+            if (flags[f] & FLAG_ESCAPED) {
             for (let k = s; k < e; k++) {
               u8[p++] = buf[k];
               if (buf[k] === QUOTE) k++; // "" → "
