@@ -1,8 +1,8 @@
 // Key descriptors: how the host tells a kernel about several key columns at once (a kernel call
 // cannot take an array). The host writes one 16-byte record per key column into the arena:
 //
-//   +0   kind      i32  DType code of a fixed-width key (not BOOL), or KeyKind.UTF8
-//   +4   values    u32  values (UTF8: the bytes)
+//   +0   kind      i32  DType code of a fixed-width key (BOOL: bit-packed), or KeyKind.UTF8
+//   +4   values    u32  values (BOOL: the bitmap; UTF8: the bytes)
 //   +8   validity  u32  validity bitmap, or 0 = no nulls
 //   +12  offsets   u32  UTF8 only: (n + 1) i32 offsets
 //
@@ -68,6 +68,7 @@ export function keysEqual(keys: usize, nkeys: i32, a: i32, b: i32): bool {
       case DType.I64: case DType.U64: eq = eqAt<u64>(v, a, b); break;
       case DType.F32: eq = eqAt<f32>(v, a, b); break;
       case DType.F64: eq = eqAt<f64>(v, a, b); break;
+      case DType.BOOL: eq = bit(v, a) == bit(v, b); break;
       case KeyKind.UTF8: {
         const offs = field(keys, k, K_OFFSETS);
         const sa = load<i32>(at<i32>(offs, a));

@@ -154,6 +154,14 @@ export function hashBytes(p: usize, len: u32): u64 {
   }
 }
 
+// @ts-ignore: decorator
+@inline function hashBoolRange(bits: usize, validity: usize, start: i32, m: i32, out: usize, comb: bool): void {
+  for (let j = 0; j < m; j++) {
+    const i = start + j;
+    put(out, j, bit(validity, i) ? hashValue<u8>(bit(bits, i) ? 1 : 0) : NULL_HASH, comb);
+  }
+}
+
 function fixedRange<T>(values: usize, validity: usize, start: i32, m: i32, out: usize, comb: bool): void {
   // Two instantiations, so the combine branch is folded out of the loop.
   if (comb) hashFixedRange<T>(values, validity, start, m, out, true);
@@ -162,7 +170,8 @@ function fixedRange<T>(values: usize, validity: usize, start: i32, m: i32, out: 
 
 /**
  * Hashes rows [start, start + m) of one key column into out[0 .. m) (u64 each); with `comb`, combines
- * into the hashes already there. `kind` is a DType (not BOOL) or KeyKind.UTF8 (values = the bytes).
+ * into the hashes already there. `kind` is a DType (BOOL: values = the bit-packed bitmap) or
+ * KeyKind.UTF8 (values = the bytes).
  * Returns false for an unknown kind. The type dispatch of this family, used by group-by as well.
  */
 export function hashRange(kind: i32, values: usize, validity: usize, offsets: usize, start: i32, m: i32, out: usize, comb: bool): bool {
@@ -177,6 +186,11 @@ export function hashRange(kind: i32, values: usize, validity: usize, offsets: us
     case DType.U64: fixedRange<u64>(values, validity, start, m, out, comb); break;
     case DType.F32: fixedRange<f32>(values, validity, start, m, out, comb); break;
     case DType.F64: fixedRange<f64>(values, validity, start, m, out, comb); break;
+    case DType.BOOL:
+      // Bit-packed: hashed as the u8 0 / 1 (so a bool key and a u8 key of 0/1 hash alike — harmless).
+      if (comb) hashBoolRange(values, validity, start, m, out, true);
+      else hashBoolRange(values, validity, start, m, out, false);
+      break;
     case KeyKind.UTF8:
       if (comb) hashUtf8Range(offsets, values, validity, start, m, out, true);
       else hashUtf8Range(offsets, values, validity, start, m, out, false);

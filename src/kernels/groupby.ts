@@ -2,7 +2,7 @@
  * Group-by with aggregates (assembly/groupby): `groupBy(keys, aggs)` groups the rows by the values
  * of one or more key columns and computes count / sum / min / max / mean of value columns per group.
  *
- * Keys: any key type of `hashColumns` (ints, floats, temporal, dictionary codes, utf8; not bool).
+ * Keys: any key type of `hashColumns` (ints, floats, bool, temporal, dictionary codes, utf8).
  * Equal keys are compared as values, never just by hash: -0 and +0 are one key, all NaNs are one
  * key, and null is a key of its own (in each key column). Dictionary keys group by code.
  *

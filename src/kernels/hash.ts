@@ -3,8 +3,8 @@
  * whose keys are equal — floats normalized (-0 = +0, every NaN alike), nulls a fixed hash, strings
  * by their bytes. Several columns combine left to right (the order matters).
  *
- * Key types: every integer width, float32/64, date32/64, timestamp, dictionary (its codes: equal
- * strings under different codes hash differently) and utf8. Not bool.
+ * Key types: every integer width, float32/64, bool, date32/64, timestamp, dictionary (its codes:
+ * equal strings under different codes hash differently) and utf8.
  *
  * The hash is stable across threads and runs of the same build, but not a format: do not persist it.
  */
@@ -26,8 +26,8 @@ export interface HashOptions {
 export function keyKind(op: string, col: Column): number {
   const t = col.type;
   if (t.name === 'utf8') return KeyKind.UTF8;
-  if (t.name === 'bool') throw new UnsupportedTypeError(op, [col.label], 'bool keys are not supported');
-  return t.dtype;
+  if (!(t.dtype >= 0 && t.dtype <= 10)) throw new UnsupportedTypeError(op, [col.label], 'not a key type');
+  return t.dtype; // bool: DType.BOOL, the kernels read the bit-packed values
 }
 
 /**

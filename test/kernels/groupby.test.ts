@@ -7,6 +7,7 @@ import { groupBy, groupBySum, groupIds, type GroupAgg, type GroupAggOp } from '.
 import { InvalidOptionError, LengthMismatchError, UnknownOpError, UnsupportedTypeError } from '../../src/errors.js';
 import type { ArenaScope } from '../../src/memory/arena.js';
 import { rng, SCALE } from '../helpers/rng.js';
+import { boolColumn, boolsOf } from '../helpers/bools.js';
 import { NUMERIC_TYPES, randomArray, randomValidity, typeOf, type NumericName } from '../helpers/columns.js';
 
 const ctx = Context.create({ maxBytes: 1 << 30 });
@@ -19,6 +20,7 @@ type Val = number | bigint | string | null;
 
 function read(col: Column): Val[] {
   if (col.type.name === 'utf8' || col.type.name === 'dictionary') return stringsOf(col);
+  if (col.type.name === 'bool') return boolsOf(col).map((b) => (b === null ? null : b ? 'true' : 'false'));
   const v = valuesView(col);
   return Array.from({ length: col.length }, (_, i) => (col.isValid(i) ? v[i] : null));
 }
@@ -141,7 +143,7 @@ function check(keys: Column[], aggs: GroupAgg[], r: ReturnType<typeof groupBy>, 
 // ---------------------------------------------------------------------------------------------
 // Column builders.
 
-const KEY_TYPES = [...NUMERIC_TYPES, 'date32', 'date64', 'timestamp', 'dictionary', 'utf8'] as const;
+const KEY_TYPES = [...NUMERIC_TYPES, 'date32', 'date64', 'timestamp', 'dictionary', 'utf8', 'bool'] as const;
 type KeyTypeName = (typeof KEY_TYPES)[number];
 
 const WORDS = ['', 'a', 'b', 'ab', 'ba', 'héllo', 'x'.repeat(17), 'x'.repeat(16), 'y'.repeat(40), 'Zürich', '日本'];
@@ -151,6 +153,10 @@ function keyColumn(scope: ArenaScope, name: KeyTypeName, n: number, r: () => num
   const valid = nullRate > 0 ? randomValidity(n, r, nullRate) : undefined;
   if (name === 'utf8') {
     return columnFromStrings(ctx, scope, Array.from({ length: n }, (_, i) => (valid && !valid[i] ? null : WORDS[Math.floor(r() * WORDS.length)])));
+  }
+  if (name === 'bool') {
+    // Null rows carry a set value bit (boolColumn's default), which the key comparison must ignore.
+    return boolColumn(ctx, scope, Array.from({ length: n }, (_, i) => (valid && !valid[i] ? null : r() < 0.5)));
   }
   if (name === 'dictionary') {
     const dict = columnFromStrings(ctx, scope, WORDS);
@@ -198,7 +204,7 @@ for (const kt of KEY_TYPES) {
   test(`groupBy key ${kt}: lengths 0..129, nulls, both paths, every aggregate`, () => {
     const r = rng(0x9b0 + kt.length * 31 + kt.charCodeAt(1));
     const scope = ctx.scope();
-    const dense = kt !== 'utf8' && !kt.startsWith('float');
+    const dense = kt !== 'utf8' && kt !== 'bool' && !kt.startsWith('float');
     for (let n = 0; n <= 129; n++) {
       for (const nullRate of [0, 0.2]) {
         const key = keyColumn(scope, kt, n, r, nullRate);
@@ -231,11 +237,11 @@ for (const vt of NUMERIC_TYPES) {
   });
 }
 
-test('multi-column keys (int32, utf8, float64, dictionary) with nulls; order of key columns matters', () => {
+test('multi-column keys (int32, utf8, float64, dictionary, bool) with nulls; order of key columns matters', () => {
   const r = rng(4242);
   const scope = ctx.scope();
   for (const n of [0, 1, 2, 17, 64, 129, 1000, 5000]) {
-    const keys = [keyColumn(scope, 'int32', n, r, 0.1, 3), keyColumn(scope, 'utf8', n, r, 0.1), keyColumn(scope, 'float64', n, r, 0.1, 4), keyColumn(scope, 'dictionary', n, r, 0.05)];
+    const keys = [keyColumn(scope, 'int32', n, r, 0.1, 3), keyColumn(scope, 'utf8', n, r, 0.1), keyColumn(scope, 'float64', n, r, 0.1, 4), keyColumn(scope, 'dictionary', n, r, 0.05), keyColumn(scope, 'bool', n, r, 0.1)];
     const v = valueColumn(scope, 'int64', n, r, 0.2);
     check(keys, allAggs(v), groupBy(keys, allAggs(v)), `multi n=${n}`);
     check(keys.slice(0, 2), [], groupBy(keys.slice(0, 2), []), `multi no aggs n=${n}`);
@@ -384,7 +390,7 @@ test('bad input: typed errors before any kernel runs', () => {
   const cases: Array<[() => unknown, new (...a: never[]) => Error, RegExp]> = [
     [() => groupBy([k], [{ op: 'sum', col: v2 }]), LengthMismatchError, /groupBy.*3 vs 3 vs 2|3 vs 2/],
     [() => groupBy([k, v2], []), LengthMismatchError, /groupBy/],
-    [() => groupBy([asBool], [{ op: 'count', col: v3 }]), UnsupportedTypeError, /groupBy.*bool/],
+    [() => groupBy([asBool], [], { path: 'dense' }), InvalidOptionError, /path/],
     [() => groupBy([k], [{ op: 'sum', col: s }]), UnsupportedTypeError, /groupBy sum.*utf8/],
     [() => groupBy([k], [{ op: 'median' as GroupAggOp, col: v3 }]), UnknownOpError, /median/],
     [() => groupBy([s], [], { path: 'dense' }), InvalidOptionError, /path/],
@@ -393,13 +399,14 @@ test('bad input: typed errors before any kernel runs', () => {
     [() => groupBy([k], [], { initialCapacity: 0 }), InvalidOptionError, /initialCapacity/],
     [() => groupBy([], []), InvalidOptionError, /keys/],
     [() => groupBy([k], [{ op: 'sum', col: ok }]), UnsupportedTypeError, /different engines/],
-    [() => groupIds([asBool]), UnsupportedTypeError, /groupIds.*bool/],
+    [() => groupIds([k], { path: 'dense', initialCapacity: 1.5 }), InvalidOptionError, /initialCapacity/],
   ];
   for (const [fn, cls, re] of cases) {
     assert.throws(fn, (e: unknown) => e instanceof cls && re.test((e as Error).message), `${cls.name} ${re}`);
   }
   assert.is(ctx.arena.stats().top, top, 'nothing allocated by rejected calls');
-  // count works over any column type, and a huge forced dense domain is refused
+  // bool keys group (hash path); count works over any column type; a huge forced dense domain is refused
+  assert.is(groupBy([asBool], [{ op: 'count', col: v3 }]).groups, 1);
   assert.is(groupBy([k], [{ op: 'count', col: s }]).groups, 3);
   const wide = columnFromArray(ctx, scope, columnType('int64'), BigInt64Array.from([0n, 1n << 40n]));
   assert.throws(() => groupBy([wide], [], { path: 'dense' }), (e: unknown) => e instanceof InvalidOptionError && /domain/.test((e as Error).message));

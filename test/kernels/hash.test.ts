@@ -6,6 +6,7 @@ import { columnFromArray, columnFromStrings, valuesView } from '../../src/column
 import { hashColumns } from '../../src/kernels/hash.js';
 import { InvalidOptionError, LengthMismatchError, UnsupportedTypeError } from '../../src/errors.js';
 import { rng } from '../helpers/rng.js';
+import { boolColumn } from '../helpers/bools.js';
 import { NUMERIC_TYPES, randomArray, randomValidity, typeOf } from '../helpers/columns.js';
 
 const ctx = Context.create({ maxBytes: 1 << 28 });
@@ -137,6 +138,19 @@ test('several columns combine in order; 32-bit hashes fold the halves; dictionar
   scope.close();
 });
 
+test('bool keys: equal bits hash equal, the bit under a null is ignored', () => {
+  const scope = ctx.scope();
+  const vals = [true, false, null, true, null, false, true];
+  const h1 = hashes([boolColumn(ctx, scope, vals, true)]);
+  const h2 = hashes([boolColumn(ctx, scope, vals, false)]);
+  assert.equal(h1, h2);
+  assert.is(h1[0], h1[3]);
+  assert.is(h1[1], h1[5]);
+  assert.is(h1[2], h1[4]);
+  assert.is(new Set(h1).size, 3);
+  scope.close();
+});
+
 test('canaries around the output; timestamps and dates hash as their integers', () => {
   const scope = ctx.scope();
   const r = rng(9);
@@ -164,7 +178,9 @@ test('bad input: typed errors', () => {
   const b = columnFromArray(ctx, scope, columnType('int32'), Int32Array.from([1, 2]));
   const bool = new Column(ctx, scope, { type: columnType('bool'), length: 3, values: a.values });
   assert.throws(() => hashColumns([a, b]), (e: unknown) => e instanceof LengthMismatchError);
-  assert.throws(() => hashColumns([bool]), (e: unknown) => e instanceof UnsupportedTypeError && /hash.*bool/.test((e as Error).message));
+  const asText = new Column(ctx, scope, { type: { name: 'list' as 'bool', dtype: 99 as DType }, length: 3, values: a.values });
+  assert.throws(() => hashColumns([asText]), (e: unknown) => e instanceof UnsupportedTypeError && /hash/.test((e as Error).message));
+  assert.is(hashColumns([bool]).length, 3);
   assert.throws(() => hashColumns([a], { bits: 16 as 32 }), (e: unknown) => e instanceof InvalidOptionError && /bits/.test((e as Error).message));
   assert.throws(() => hashColumns([]), (e: unknown) => e instanceof InvalidOptionError);
   scope.close();
