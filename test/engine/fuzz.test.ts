@@ -48,6 +48,8 @@ function ipcInputs(): Array<[FileFormat, Uint8Array]> {
   return [
     ['arrow', tableToIPC(t1, 'file')], ['arrows', tableToIPC(t1, 'stream')],
     ['arrow', tableToIPC(t2, 'file')], ['arrows', tableToIPC(t3, 'stream')], ['arrow', tableToIPC(t3, 'file')],
+    // Dictionary column over several batches.
+    ['arrows', tableToIPC(t2.slice(0, 15).concat(t2.slice(15)), 'stream')],
   ];
 }
 
