@@ -10,7 +10,7 @@ export function heapBase(): usize {
 export { aggregate } from './aggregate/index';
 export { arith, mulAdd, validityAnd } from './arith/index';
 export { castNumeric, castScale } from './cast/index';
-export { runtimeNoop, runtimeTrap, runtimeOrBits, runtimeRebase, runtimeAccMerge, runtimeMergeRuns, runtimeSortKeys } from './runtime/index';
+export { runtimeNoop, runtimeTrap, runtimeOrBits, runtimeRebase, runtimeAccMerge, runtimeMergeRuns, runtimeSortKeys, runtimeSortBuild, runtimeRadixHist, runtimeRadixScatter } from './runtime/index';
 export { radixPass, radixRankPass, utf8Pass, sortGather, sortGatherUtf8 } from './sort/index';
 export { compareScalar, compareColumns, countCompare, compareUtf8, bitmapLogic, popcount } from './compare/index';
 export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFixed, takeBits, takeUtf8Size, takeUtf8 } from './filter/index';

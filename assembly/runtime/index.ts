@@ -23,3 +23,4 @@ export function runtimeTrap(kind: i32): i32 {
 export { orBits as runtimeOrBits, rebase as runtimeRebase } from './bits';
 export { accMerge as runtimeAccMerge } from './accmerge';
 export { mergeRuns as runtimeMergeRuns, sortKeys as runtimeSortKeys } from './merge';
+export { sortBuild as runtimeSortBuild, radixHist as runtimeRadixHist, radixScatter as runtimeRadixScatter } from './radix';

@@ -23,7 +23,7 @@ import { DType, SortFlag } from '../shared/codes';
 import { at } from '../util';
 
 // @ts-ignore: decorator
-@inline function keyOf<T, K>(x: T): K {
+@inline export function keyOf<T, K>(x: T): K {
   if (isFloat<T>()) {
     if (sizeof<T>() == 8) {
       let b = reinterpret<u64>(<f64>x);

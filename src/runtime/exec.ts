@@ -57,6 +57,9 @@ export class Executor {
       [Op.ACC_MERGE]: (t, s, e, m) => this.#accMerge(t, s, e, m),
       [Op.SORT_RUNS]: (t, s, e, m) => this.#sortRun(t, s, e, m),
       [Op.MERGE_RUNS]: (t, s, e) => this.#mergeRuns(t, s, e),
+      [Op.SORT_BUILD]: (t, s, e, m) => this.#sortBuild(t, s, e, m),
+      [Op.RADIX_HIST]: (t, s, e, m) => this.#radixHist(t, s, e, m),
+      [Op.RADIX_SCATTER]: (t, s, e, m) => this.#radixScatter(t, s, e, m),
     };
   }
 
@@ -332,6 +335,31 @@ export class Executor {
     if (k.runtimeSortKeys(dtype, tasks.get(t, T_A0), tasks.get(t, T_A2) + first * 4, e - s - nulls, tasks.get(t, T_P1), tasks.get(t, T_P3) + first * kb) !== kb) {
       throw new Error(`sortKeys refused dtype ${dtype}`);
     }
+  }
+
+  #sortBuild(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const i32 = this.#mem.i32;
+    const r = this.#k.runtimeSortBuild(
+      tasks.get(t, T_P0), tasks.get(t, T_A0), tasks.get(t, T_A1), s, e, tasks.get(t, T_P1), tasks.get(t, T_A2),
+      i32[(tasks.get(t, T_P3) >>> 2) + m], tasks.get(t, T_A3), i32[(tasks.get(t, T_X0) >>> 2) + m],
+    );
+    if (r < 0) throw new Error(`sortBuild refused dtype ${tasks.get(t, T_P0)}`);
+  }
+
+  #radixHist(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const bits = tasks.get(t, T_P3);
+    this.#k.runtimeRadixHist(tasks.get(t, T_P0), tasks.get(t, T_A0), s, e, tasks.get(t, T_P1), bits, tasks.get(t, T_A1) + m * (4 << bits));
+  }
+
+  #radixScatter(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const bits = tasks.get(t, T_P3);
+    this.#k.runtimeRadixScatter(
+      tasks.get(t, T_P0), tasks.get(t, T_A0), s, e, tasks.get(t, T_P1), bits,
+      tasks.get(t, T_A1) + m * (4 << bits), tasks.get(t, T_A2), tasks.get(t, T_X0),
+    );
   }
 
   #mergeRuns(t: number, s: number, e: number): void {

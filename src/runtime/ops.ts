@@ -116,6 +116,25 @@ export enum Op {
    * p2 = piece rows, p3 = nB, x0 = lo, x1 = mid, x2 = hi, x3 = nA.
    */
   MERGE_RUNS = 15,
+  /**
+   * First step of the parallel LSD radix argsort (assembly/runtime/radix.ts sortBuild): morsel m's
+   * valid rows become (key, row) records at recs[validAt[m] …], its null rows go straight to
+   * perm[nullAt[m] …] (their final block). a0 = values, a1 = validity, a2 = records, a3 = perm,
+   * p0 = dtype, p1 = SortFlag bits, p2 = morsel rows, p3 = validAt (i32 per morsel), x0 = nullAt.
+   */
+  SORT_BUILD = 16,
+  /**
+   * Digit histogram of each morsel of records (radixHist): morsel m (positions, not rows) counts
+   * into hist + m × 2^bits × 4. a0 = records, a1 = histograms, p0 = record bytes, p1 = shift,
+   * p2 = morsel rows, p3 = bits.
+   */
+  RADIX_HIST = 17,
+  /**
+   * Scatter of each morsel of records to its offsets (radixScatter): a0 = records, a1 = offsets
+   * (2^bits i32 per morsel: the host's prefix sums), a2 = destination (records, or rows when
+   * x0 = 1), p0 = record bytes, p1 = shift, p2 = morsel rows, p3 = bits, x0 = rows only.
+   */
+  RADIX_SCATTER = 18,
 }
 
 /** GROUP_HASH info record per morsel: +0 groups, +1 firstRow address, +2 + j accumulator of aggregate j. */
@@ -130,7 +149,7 @@ export const AGG_DESC_BYTES = 32;
 export const isRangeOp = (op: Op): boolean => op >= Op.AGGREGATE && op !== Op.DIE_UNCLAIMED;
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort', 'argsort', 'argsort', 'argsort'];
 
 /**
  * Bytes of one AGGREGATE partial (16 used): a cache line each, so the workers finishing

@@ -35,9 +35,11 @@ test('parallel argsort = kernels.argsort: every numeric type, nulls, both direct
       const col = columnFromArray(rt.ctx, scope, typeOf(name), data, r() < 0.6 ? randomValidity(n, r, 0.15) : undefined);
       for (const descending of [false, true]) {
         for (const nullsFirst of [false, true]) {
-          const par = await argsort(rt, col, { descending, nullsFirst, runRows, scope });
           const one = argsortKernel(col, { descending, nullsFirst, scope });
-          samePerm(valuesView(par) as Int32Array, valuesView(one) as Int32Array, `${name} n=${n} runs of ${runRows} desc=${descending} nullsFirst=${nullsFirst}`);
+          for (const algorithm of ['radix', 'merge'] as const) {
+            const par = await argsort(rt, col, { descending, nullsFirst, runRows, morselRows: runRows, algorithm, scope });
+            samePerm(valuesView(par) as Int32Array, valuesView(one) as Int32Array, `${algorithm} ${name} n=${n} runs/morsels of ${runRows} desc=${descending} nullsFirst=${nullsFirst}`);
+          }
         }
       }
       scope.close();
@@ -52,7 +54,9 @@ test('parallel argsort: floats with NaN, ±0, ±Inf keep the kernel order', asyn
   const specials = [NaN, -0, 0, Infinity, -Infinity, 1, -1];
   const col = columnFromArray(rt.ctx, scope, typeOf('float64'), Float64Array.from({ length: n }, () => specials[Math.floor(r() * specials.length)]));
   for (const descending of [false, true]) {
-    samePerm(valuesView(await argsort(rt, col, { descending, runRows: 640 })) as Int32Array, valuesView(argsortKernel(col, { descending })) as Int32Array, `specials desc=${descending}`);
+    for (const algorithm of ['radix', 'merge'] as const) {
+      samePerm(valuesView(await argsort(rt, col, { descending, runRows: 640, morselRows: 640, algorithm })) as Int32Array, valuesView(argsortKernel(col, { descending })) as Int32Array, `${algorithm} specials desc=${descending}`);
+    }
   }
   scope.close();
 });
@@ -65,8 +69,10 @@ test('parallel argsort: runs that are all null (null blocks move whole), all-nul
     const col = columnFromArray(rt.ctx, scope, typeOf('int64'), randomArray('int64', n, r), Array.from({ length: n }, () => r() >= rate));
     for (const nullsFirst of [false, true]) {
       for (const descending of [false, true]) {
-        const par = await argsort(rt, col, { nullsFirst, descending, runRows: 64 });
-        samePerm(valuesView(par) as Int32Array, valuesView(argsortKernel(col, { nullsFirst, descending })) as Int32Array, `nulls ${rate} first=${nullsFirst} desc=${descending}`);
+        for (const algorithm of ['radix', 'merge'] as const) {
+          const par = await argsort(rt, col, { nullsFirst, descending, runRows: 64, morselRows: 64, algorithm });
+          samePerm(valuesView(par) as Int32Array, valuesView(argsortKernel(col, { nullsFirst, descending })) as Int32Array, `${algorithm} nulls ${rate} first=${nullsFirst} desc=${descending}`);
+        }
       }
     }
     scope.close();
