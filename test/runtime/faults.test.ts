@@ -4,7 +4,8 @@ import { columnFromArray } from '../../src/column-alloc.js';
 import { JobAbortedError, KernelTrapError, RuntimeClosedError, WorkerDiedError } from '../../src/errors.js';
 import * as agg from '../../src/kernels/aggregate.js';
 import { dieUnclaimedJob, exitJob, noopJob, spinJob, sumJob, trapJob } from '../../src/runtime/plans.js';
-import { Runtime } from '../../src/runtime/runtime.js';
+import { Op } from '../../src/runtime/ops.js';
+import { Runtime, type Planner } from '../../src/runtime/runtime.js';
 import { randomArray, typeOf } from '../helpers/columns.js';
 import { rng } from '../helpers/rng.js';
 
@@ -105,6 +106,32 @@ test('a worker dying between taking a task and running it fails that job (claim-
   await replaced(before + 2);
   assert.is(rt.ctx.arena.stats().liveScopes, live);
   assert.is(await rt.run(sumJob(col)), expect);
+  assert.is(rt.stats().tasksInUse, 0);
+  scope.close();
+});
+
+test('a failing range op run by the helping submitter fails only its job (KernelTrapError), on runSync and run', async () => {
+  const { col, scope } = column(50_000, 4);
+  const expect = agg.sum(col);
+  // GROUP_ACC with an unknown aggregate op: the executor throws inside the op (a fault like a trap).
+  const bad = {
+    name: 'badGroup',
+    plan(p: Planner) {
+      const tables = p.alloc(2 * 16 * 64);
+      p.task(Op.GROUP_ACC, { start: 0, end: 50_000, a0: col.values, a2: tables, a3: col.values, p0: 3, p1: 99, p2: 1024, p3: 8, x0: 0, x1: 2, x3: 32 });
+    },
+    finish() {},
+  };
+  const helper = rt.region.helperIndex;
+  const before = rt.region.slot(helper, 3);
+  const e = (() => { try { rt.runSync(bad); } catch (err) { return err; } })() as KernelTrapError;
+  assert.instance(e, KernelTrapError);
+  assert.is(e.op, 'badGroup');
+  assert.ok(rt.region.slot(helper, 3) > before, 'the submitter ran (part of) it');
+  assert.instance(await rejects(rt.run(bad, { help: true })), KernelTrapError);
+  // int64: exact sums, whoever ran which morsel.
+  assert.is(rt.runSync(sumJob(col)), expect);
+  assert.is(await rt.run(sumJob(col), { help: true }), expect);
   assert.is(rt.stats().tasksInUse, 0);
   scope.close();
 });
