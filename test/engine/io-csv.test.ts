@@ -141,6 +141,34 @@ test('chunking: tiny chunks (rows split across windows, quoted newlines) give th
   engine.release(out);
 });
 
+test('parse workers: windows parsed on other threads give the same rows, batches and error lines', async () => {
+  const r = rng(11);
+  const lines = ['k,v,s,d,b'];
+  for (let i = 0; i < 20000; i++) {
+    const s = r() < 0.1 ? '' : r() < 0.2 ? `"q""${i}""\n,${i}"` : `s${i}`;
+    const v = r() < 0.05 ? '' : String(Math.round(r() * 1e6) / 100);
+    const b = r() < 0.05 ? '' : String(r() < 0.5);
+    lines.push(`${i % 17},${v},${s},2020-01-${String(1 + (i % 28)).padStart(2, '0')},${b}`);
+  }
+  const p = file('workers.csv', lines.join('\n') + '\n');
+  const one = await engine.read(p, { csv: { chunkBytes: 8192, inferRows: 100, threads: 0 } });
+  const two = await engine.read(p, { csv: { chunkBytes: 8192, inferRows: 100, threads: 2 } });
+  assert.equal(typesOf(two), typesOf(one));
+  assert.equal(two.data.map((b) => b.length), one.data.map((b) => b.length));
+  assert.equal(await rowsOf(two), await rowsOf(one));
+  one.release();
+  two.release();
+  // A bad value far into the file: same line either way (quoted newlines before it count).
+  const bad = file('workers-bad.csv', lines.join('\n') + '\n1,x,y,2020-01-01,true\n');
+  const line = lines.length + 1 + lines.reduce((n, l) => n + (l.match(/\n/g)?.length ?? 0), 0);
+  for (const threads of [0, 2]) {
+    const e = await failure(engine.read(bad, { csv: { chunkBytes: 8192, inferRows: 100, threads } }));
+    assert.instance(e, FileFormatError);
+    assert.is((e as FileFormatError).row, line, `threads ${threads}: ${e.message}`);
+    assert.is((e as FileFormatError).column, 'v');
+  }
+});
+
 test('bad rows are FileFormatErrors naming the file, the line and the column', async () => {
   const cases: Array<[string, string, number, string | undefined, RegExp]> = [
     ['short.csv', 'a,b,c\n1,2,3\n4,5\n', 3, 'c', /2 fields, expected 3/],

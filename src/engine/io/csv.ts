@@ -28,9 +28,11 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { DataType, DateUnit, TimeUnit as ArrowTimeUnit, type Table, type Timestamp, type Vector } from 'apache-arrow';
 import { Batch } from '../../arrow/batch.js';
-import { Column, columnType, type ColumnType, type TypeName } from '../../column.js';
+import { Column, byteWidth, columnType, type ColumnType, type TypeName } from '../../column.js';
 import { allocColumn } from '../../column-alloc.js';
 import type { Context } from '../../context.js';
 import { AetherError, InvalidOptionError } from '../../errors.js';
@@ -54,6 +56,11 @@ export interface CsvReadOptions {
   inferRows?: number;
   /** Bytes per chunk — rows per batch follow from it (default 16 MiB). */
   chunkBytes?: number;
+  /**
+   * Parse worker threads (default: min(2, cores) when chunks are ≥ 1 MiB, else 0 — small windows
+   * cost more to ship than to parse). 0 parses on the calling thread.
+   */
+  threads?: number;
 }
 
 export interface CsvWriteOptions {
@@ -78,6 +85,7 @@ interface Dialect {
   schema: Readonly<Record<string, CsvType>>;
   inferRows: number;
   chunkBytes: number;
+  threads: number;
 }
 
 function dialectOf(o: CsvReadOptions = {}): Dialect {
@@ -96,7 +104,9 @@ function dialectOf(o: CsvReadOptions = {}): Dialect {
   const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 1 << 30) throw new InvalidOptionError('csv.chunkBytes', chunkBytes, 'an integer from 1 to 2^30');
   if (o.header !== undefined && typeof o.header !== 'boolean') throw new InvalidOptionError('csv.header', o.header, 'true or false');
-  return { delim: d.charCodeAt(0), header: o.header ?? true, schema, inferRows, chunkBytes };
+  const threads = o.threads ?? (chunkBytes >= 1 << 20 ? POOL_SIZE : 0);
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new InvalidOptionError('csv.threads', threads, 'an integer from 0 to 64');
+  return { delim: d.charCodeAt(0), header: o.header ?? true, schema, inferRows, chunkBytes, threads };
 }
 
 // ---- chunked byte source -----------------------------------------------------------------------
@@ -176,6 +186,98 @@ class ChunkReader {
     await fh?.close();
   }
 }
+
+// ---- parse workers -----------------------------------------------------------------------------
+
+interface WorkerCol { buf: ArrayBuffer; values: number; validity: number; offsets: number; nulls: number }
+type WorkerReply =
+  | { ok: true; rows: number; lines: number; cols: WorkerCol[] }
+  | { ok: false; line: number; column: number; detail: string; parse?: boolean };
+
+const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
+
+/**
+ * One parse worker (csv-worker.ts). Under a TypeScript loader (tests), this file is csv.ts and the
+ * worker boots through tsx's register hook first, as src/runtime does; built, it is csv-worker.js.
+ * Unref'd while idle so it never keeps the process alive.
+ */
+class CsvWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  #next = 1;
+  dead = false;
+
+  constructor() {
+    if (import.meta.url.endsWith('.ts')) {
+      const api = import.meta.resolve('tsx/esm/api');
+      const entry = new URL('./csv-worker.ts', import.meta.url).href;
+      const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+      this.#worker = new Worker(boot, { eval: true, execArgv: [] });
+    } else this.#worker = new Worker(new URL('./csv-worker.js', import.meta.url));
+    this.#worker.unref();
+    this.#worker.on('message', (r: WorkerReply & { id: number }) => {
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      p.resolve(r);
+    });
+    const die = (why: string) => {
+      if (this.dead) return;
+      this.dead = true;
+      for (const p of this.#pending.values()) p.reject(new AetherError('ERR_FILE_FORMAT', `CSV parse worker: ${why}`));
+      this.#pending.clear();
+      void this.#worker.terminate();
+    };
+    this.#worker.on('error', (e) => die(e instanceof Error ? e.message : String(e)));
+    this.#worker.on('exit', (code) => die(`exited (code ${code})`));
+  }
+
+  parse(bytes: Uint8Array, delim: number, ncols: number, types: CsvType[]): Promise<WorkerReply> {
+    if (this.dead) return Promise.reject(new AetherError('ERR_FILE_FORMAT', 'CSV parse worker is gone'));
+    const id = this.#next++;
+    if (this.#pending.size === 0) this.#worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, bytes, delim, ncols, types }, [bytes.buffer as ArrayBuffer]);
+    });
+  }
+}
+
+const workers: CsvWorker[] = [];
+let turn = 0;
+function csvWorker(_depth: number): CsvWorker {
+  const k = turn++ % POOL_SIZE;
+  if (!workers[k] || workers[k].dead) workers[k] = new CsvWorker();
+  return workers[k];
+}
+
+/**
+ * The end of the last whole row in buf[pos, limit) — just after a newline outside quotes — or -1.
+ * Quote parity decides "outside": the count of '"' from the window's start (a row start) up to the
+ * newline must be even (a "" escape counts twice, so it keeps the parity). indexOf scans natively.
+ * At the end of the input the whole rest is whole rows when its quote count is even.
+ */
+function rowCut(buf: Uint8Array, pos: number, limit: number, final: boolean): number {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const quotesIn = (from: number, to: number): number => {
+    let n = 0;
+    for (let i = b.indexOf(QUOTE_BYTE, from); i >= 0 && i < to; i = b.indexOf(QUOTE_BYTE, i + 1)) n++;
+    return n;
+  };
+  let odd = quotesIn(pos, limit) & 1;
+  if (final) return odd ? -1 : limit;
+  let end = limit;
+  for (let tries = 0; tries < 64; tries++) {
+    const lf = end > pos ? b.lastIndexOf(10, end - 1) : -1;
+    if (lf < pos) return -1;
+    odd ^= quotesIn(lf, end) & 1; // parity of [pos, lf)
+    if (!odd) return lf + 1;
+    end = lf;
+  }
+  return -1;
+}
+const QUOTE_BYTE = 34;
 
 // ---- column builders ---------------------------------------------------------------------------
 
@@ -380,6 +482,37 @@ export class CsvReader {
     return new Batch(cols, this.#tok.rows);
   }
 
+  /** A worker's window as a Batch in `scope` (one copy per buffer); its errors with absolute lines. */
+  #fromWorker(r: WorkerReply, scope: ArenaScope): Batch {
+    const { names, csvTypes, schema } = this.#layout!;
+    if (!r.ok) {
+      const name = r.column >= 0 ? names[r.column] : undefined;
+      const hint = r.parse && name !== undefined && !this.#d.schema[name]
+        ? ` (type inferred from the first ${this.#d.inferRows} rows; pass { csv: { schema: { ${JSON.stringify(name)}: 'utf8' } } } to widen it)` : '';
+      throw new FileFormatError(this.name, r.detail + hint, undefined, this.#line + r.line, name);
+    }
+    const n = r.rows;
+    const cols: Array<[string, Column]> = [];
+    for (let j = 0; j < names.length; j++) {
+      const w = r.cols[j];
+      const type = schema.get(names[j])!;
+      const src = new Uint8Array(w.buf);
+      const dataBytes = csvTypes[j] === 'utf8' ? new Int32Array(w.buf, w.offsets, n + 1)[n] : 0;
+      const col = allocColumn(this.#ctx, scope, type, n, { validity: w.nulls > 0, dataBytes, name: names[j] });
+      const u8 = this.#ctx.mem.u8; // after the allocation (growth makes a new buffer)
+      if (csvTypes[j] === 'utf8') {
+        u8.set(src.subarray(w.offsets, w.offsets + (n + 1) * 4), col.offsets);
+        u8.set(src.subarray(0, dataBytes), col.values);
+      } else u8.set(src.subarray(0, csvTypes[j] === 'bool' ? Math.ceil(n / 8) : n * byteWidth(type.dtype)), col.values);
+      if (w.nulls > 0) u8.set(src.subarray(w.validity, w.validity + Math.ceil(n / 8)), col.validity);
+      cols.push([names[j], col.nullCount === w.nulls ? col : new Column(this.#ctx, scope, {
+        type, length: n, values: col.values, offsets: col.offsets, validity: col.validity, nullCount: w.nulls, name: names[j],
+      })]);
+    }
+    this.#line += r.lines;
+    return new Batch(cols, n);
+  }
+
   /** One Batch per chunk of rows; each in the scope `scopeFor()` returns (called once per batch). */
   async *batches(scopeFor: () => ArenaScope, signal?: AbortSignal): AsyncGenerator<Batch> {
     try {
@@ -388,10 +521,33 @@ export class CsvReader {
         this.#pending = false;
         yield this.#batch(scopeFor());
       }
+      const threads = this.#d.threads;
+      // Windows handed to parse workers, oldest first; consumed in order so lines and batches stay in order.
+      const ahead: Array<Promise<WorkerReply>> = [];
+      const drain = async function* (this: CsvReader): AsyncGenerator<Batch> {
+        while (ahead.length) yield this.#fromWorker(await ahead.shift()!, scopeFor());
+      }.bind(this);
       for (;;) {
         signal?.throwIfAborted();
         if (this.#src.pos >= this.#src.limit && this.#src.final) break;
         await this.#src.fill();
+        const src = this.#src;
+        const cut = threads > 0 ? rowCut(src.buf, src.pos, src.limit, src.final) : -1;
+        if (cut > src.pos) {
+          // A window of whole rows to a worker; its bytes are copied out (the reader reuses its buffer).
+          // (A Buffer's slice() is a view: copy into a fresh ArrayBuffer, which the transfer detaches.)
+          const bytes = new Uint8Array(cut - src.pos);
+          bytes.set(src.buf.subarray(src.pos, cut));
+          src.pos = cut;
+          const p = csvWorker(ahead.length).parse(bytes, this.#d.delim, ncols, this.#layout!.csvTypes);
+          p.catch(() => {}); // awaited in order below; an early exit must not leave it unhandled
+          ahead.push(p);
+          if (ahead.length >= threads) yield this.#fromWorker(await ahead.shift()!, scopeFor());
+          continue;
+        }
+        // No row boundary found cheaply (a row longer than the window, an odd quote count) or no
+        // workers: tokenize here, after the windows already out.
+        yield* drain();
         const t = this.#tokenize(ncols, 0x7fffffff);
         if (t.rows > 0) yield this.#batch(scopeFor());
         else if (this.#src.final) {
@@ -400,6 +556,7 @@ export class CsvReader {
           break;
         }
       }
+      yield* drain();
     } finally {
       await this.#src.close();
     }
