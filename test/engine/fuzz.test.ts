@@ -139,10 +139,11 @@ function touchAll(t: Table): string {
 
 type Outcome = { kind: 'error'; code: string } | { kind: 'ok'; digest: string };
 
-async function readCase(bytes: Uint8Array, format: FileFormat, opts: { chunkBytes?: number } = {}): Promise<Outcome> {
+async function readCase(bytes: Uint8Array, format: FileFormat, opts: { chunkBytes?: number; threads?: number } = {}): Promise<Outcome> {
   let ds;
   try {
-    ds = await engine.read(bytes, { format, name: 'fuzz', csv: opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : undefined });
+    const csv = opts.chunkBytes ? { chunkBytes: opts.chunkBytes, threads: opts.threads, inferRows: opts.threads !== undefined ? 5 : undefined } : undefined;
+    ds = await engine.read(bytes, { format, name: 'fuzz', csv });
   } catch (e) {
     if (e instanceof AetherError) {
       if (process.env.AETHERFLOW_FUZZ_TRACE === '3' && e.code === 'ERR_INVALID_OPTION') console.log('   ', e.message);
@@ -182,6 +183,13 @@ async function runCase(label: string, bytes: Uint8Array, format: FileFormat, how
     // Chunk boundaries must not change the result.
     const again = await readCase(bytes, format, { chunkBytes: 1 + (bytes.length % 23) });
     assert.equal(again, out, `${label} (${how}, seed ${SEED}): tiny chunks read differently`);
+    // Every 8th: a small inference sample, then windows parsed by the workers vs on this thread.
+    if (bytes.length % 8 === 0) {
+      const here = await readCase(bytes, format, { chunkBytes: 256, threads: 0 });
+      const there = await readCase(bytes, format, { chunkBytes: 256, threads: 2 });
+      if (process.env.AETHERFLOW_FUZZ_TRACE && JSON.stringify(there) !== JSON.stringify(here)) (await import('node:fs')).writeFileSync('/tmp/fuzz-case.csv', bytes);
+      assert.equal(there, here, `${label} (${how}, seed ${SEED}): parse workers read differently`);
+    }
   }
 }
 
