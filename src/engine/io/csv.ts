@@ -12,7 +12,9 @@
  *      bytes (unescaping only fields that need it).
  *
  * An incomplete last row is carried over to the next chunk, so every chunk is a batch of whole rows:
- * `engine.scan` streams chunk by chunk; `engine.read` keeps every chunk's batch.
+ * `engine.scan` streams chunk by chunk; `engine.read` keeps every chunk's batch. After the inference
+ * sample, chunks cut at a row boundary go to up to two parse workers (csv-worker.ts, which loads only
+ * csv-parse.ts) and come back in order — see README.md.
  *
  * Dialect: RFC 4180 — a header row (optional), one-byte delimiter (default ','), '"' quotes with ""
  * inside, newlines inside quoted fields, LF or CRLF line ends, blank lines skipped. An empty unquoted
