@@ -22,34 +22,49 @@ import { keyOf } from './merge';
   }
 }
 
+/** Digit width of the parallel passes (as the single-thread sort's for large inputs). */
+const BITS: i32 = 11;
+
 // @ts-ignore: decorator
-@inline function buildDrive<T, K>(values: usize, validity: usize, s: i32, e: i32, flags: i32, recs: usize, validAt: i32, perm: usize, nullAt: i32): void {
+@inline function buildDrive<T, K>(values: usize, validity: usize, s: i32, e: i32, flags: i32, recs: usize, validAt: i32, perm: usize, nullAt: i32, hist: usize): void {
   const flip: K = (flags & SortFlag.DESCENDING) != 0 ? <K>-1 : 0;
+  const passes = (<i32>(sizeof<K>() << 3) + BITS - 1) / BITS;
+  const mask: K = (<K>1 << <K>BITS) - 1;
+  memory.fill(hist, 0, <usize>(passes << BITS) << 2);
   let v = validAt;
   let z = nullAt;
   for (let row = s; row < e; row++) {
-    if (bit(validity, row)) putRec<K>(recs, v++, keyOf<T, K>(load<T>(at<T>(values, row))) ^ flip, row);
-    else store<i32>(at<i32>(perm, z++), row);
+    if (bit(validity, row)) {
+      const k = keyOf<T, K>(load<T>(at<T>(values, row))) ^ flip;
+      putRec<K>(recs, v++, k, row);
+      // Every digit's count (this morsel's share of the key's global histograms): the host learns
+      // up front which passes have one bucket for all keys (skipped) and which is the last.
+      for (let p = 0; p < passes; p++) {
+        const slot = hist + ((<usize>(p << BITS) + <usize>((k >> <K>(p * BITS)) & mask)) << 2);
+        store<u32>(slot, load<u32>(slot) + 1);
+      }
+    } else store<i32>(at<i32>(perm, z++), row);
   }
 }
 
 /**
- * sortBuild(dtype, values, validity, s, e, flags, recs, validAt, perm, nullAt) → record bytes (8 or
- * 16; −1: dtype not sortable here). Rows [s, e): valid ones become records recs[validAt, …) in row
- * order, null ones go to perm[nullAt, …) in row order.
+ * sortBuild(dtype, values, validity, s, e, flags, recs, validAt, perm, nullAt, hist) → record bytes
+ * (8 or 16; −1: dtype not sortable here). Rows [s, e): valid ones become records recs[validAt, …)
+ * in row order, null ones go to perm[nullAt, …) in row order; hist (passes × 2^11 u32, passes = 3
+ * for 8-byte records, 6 for 16) gets the digit counts of this morsel's keys for every pass.
  */
-export function sortBuild(dtype: i32, values: usize, validity: usize, s: i32, e: i32, flags: i32, recs: usize, validAt: i32, perm: usize, nullAt: i32): i32 {
+export function sortBuild(dtype: i32, values: usize, validity: usize, s: i32, e: i32, flags: i32, recs: usize, validAt: i32, perm: usize, nullAt: i32, hist: usize): i32 {
   switch (dtype) {
-    case DType.I8: buildDrive<i8, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.I16: buildDrive<i16, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.I32: buildDrive<i32, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.I64: buildDrive<i64, u64>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 16;
-    case DType.U8: buildDrive<u8, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.U16: buildDrive<u16, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.U32: buildDrive<u32, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.U64: buildDrive<u64, u64>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 16;
-    case DType.F32: buildDrive<f32, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 8;
-    case DType.F64: buildDrive<f64, u64>(values, validity, s, e, flags, recs, validAt, perm, nullAt); return 16;
+    case DType.I8: buildDrive<i8, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.I16: buildDrive<i16, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.I32: buildDrive<i32, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.I64: buildDrive<i64, u64>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 16;
+    case DType.U8: buildDrive<u8, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.U16: buildDrive<u16, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.U32: buildDrive<u32, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.U64: buildDrive<u64, u64>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 16;
+    case DType.F32: buildDrive<f32, u32>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 8;
+    case DType.F64: buildDrive<f64, u64>(values, validity, s, e, flags, recs, validAt, perm, nullAt, hist); return 16;
     default: return -1;
   }
 }

@@ -25,8 +25,8 @@ export interface KernelExports {
   runtimeMergeRuns(keyBytes: number, keys: number, rows: number, a: number, na: number, b: number, nb: number, out: number, d0: number, d1: number, keysOut: number, rowsOut: number): number;
   /** out[i] = sort key of row perm[i] (valid rows only); returns the key size 4 or 8, −1 bad type. */
   runtimeSortKeys(dtype: number, values: number, perm: number, n: number, flags: number, out: number): number;
-  /** Rows [s, e): valid → (key, row) records at recs[validAt …], null → perm[nullAt …]; returns record bytes 8/16, −1 bad type. */
-  runtimeSortBuild(dtype: number, values: number, validity: number, s: number, e: number, flags: number, recs: number, validAt: number, perm: number, nullAt: number): number;
+  /** Rows [s, e): valid → (key, row) records at recs[validAt …], null → perm[nullAt …], digit counts of every pass → hist; returns record bytes 8/16, −1 bad type. */
+  runtimeSortBuild(dtype: number, values: number, validity: number, s: number, e: number, flags: number, recs: number, validAt: number, perm: number, nullAt: number, hist: number): number;
   /** hist[0 .. 2^bits) = digit counts of records [s, e) (digit = key bits [shift, shift + bits)). */
   runtimeRadixHist(recBytes: number, recs: number, s: number, e: number, shift: number, bits: number, hist: number): void;
   /** Records [s, e) of src to dst at offsets[digit]++ (whole records, or rowsOnly: i32 rows). */

@@ -12,7 +12,7 @@ import { ArenaScope, type Arena } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
 import { DEQUE_EMPTY, type DequeOwner } from './deque.js';
 import { Status } from './jobs.js';
-import { AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, groupInfoWords } from './ops.js';
+import { AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, groupInfoWords, sortHistBytes } from './ops.js';
 import { S_CURRENT, S_TASKS, type Region } from './region.js';
 import { T_A0, T_A1, T_A2, T_A3, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0, T_X1, T_X2, T_X3 } from './tasks.js';
 
@@ -340,9 +340,11 @@ export class Executor {
   #sortBuild(t: number, s: number, e: number, m: number): void {
     const tasks = this.#r.tasks;
     const i32 = this.#mem.i32;
+    const dtype = tasks.get(t, T_P0);
     const r = this.#k.runtimeSortBuild(
-      tasks.get(t, T_P0), tasks.get(t, T_A0), tasks.get(t, T_A1), s, e, tasks.get(t, T_P1), tasks.get(t, T_A2),
+      dtype, tasks.get(t, T_A0), tasks.get(t, T_A1), s, e, tasks.get(t, T_P1), tasks.get(t, T_A2),
       i32[(tasks.get(t, T_P3) >>> 2) + m], tasks.get(t, T_A3), i32[(tasks.get(t, T_X0) >>> 2) + m],
+      tasks.get(t, T_X1) + m * sortHistBytes(byteWidth(dtype) === 8 ? 16 : 8),
     );
     if (r < 0) throw new Error(`sortBuild refused dtype ${tasks.get(t, T_P0)}`);
   }

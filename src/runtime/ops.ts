@@ -120,7 +120,8 @@ export enum Op {
    * First step of the parallel LSD radix argsort (assembly/runtime/radix.ts sortBuild): morsel m's
    * valid rows become (key, row) records at recs[validAt[m] …], its null rows go straight to
    * perm[nullAt[m] …] (their final block). a0 = values, a1 = validity, a2 = records, a3 = perm,
-   * p0 = dtype, p1 = SortFlag bits, p2 = morsel rows, p3 = validAt (i32 per morsel), x0 = nullAt.
+   * p0 = dtype, p1 = SortFlag bits, p2 = morsel rows, p3 = validAt (i32 per morsel), x0 = nullAt,
+   * x1 = digit counts of every pass (SORT_HIST_BYTES(record bytes) per morsel).
    */
   SORT_BUILD = 16,
   /**
@@ -136,6 +137,9 @@ export enum Op {
    */
   RADIX_SCATTER = 18,
 }
+
+/** SORT_BUILD digit counts per morsel: passes (3 or 6) × 2^11 u32. */
+export const sortHistBytes = (recBytes: number): number => (recBytes === 16 ? 6 : 3) * 2048 * 4;
 
 /** GROUP_HASH info record per morsel: +0 groups, +1 firstRow address, +2 + j accumulator of aggregate j. */
 export const groupInfoWords = (naggs: number): number => 2 + naggs;

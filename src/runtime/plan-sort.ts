@@ -4,10 +4,10 @@
  * −Inf < … < −0 = +0 < … < +Inf < NaN), nulls last or first, descending, ties in row order.
  *
  * Two algorithms (`algorithm`); 'radix' is the default and is described at `radix` below.
- * Measured at 10M random int32 on the shared 2-core box (load 2.7–4.7, wall / CPU of all threads):
- * kernel 195–246 ms / 195–246 ms; radix 184–287 ms / 346–565 ms; merge 360–470 ms / 360–450 ms.
- * The radix version does the kernel's work plus one histogram read per digit pass and a rows pass,
- * so it needs two idle cores to beat the kernel by much; the merge version does ~1.8× the work.
+ * Measured at 10M random int32 on the shared 2-core box (load 3–4.7, wall / CPU of all threads):
+ * kernel 195–280 ms / 200–250 ms; radix 184–430 ms / 290–380 ms; merge 360–470 ms / 360–450 ms.
+ * The radix version does the kernel's work plus one histogram read per digit pass (~1.4× the CPU),
+ * so it needs two idle cores to beat the kernel; the merge version does ~1.8× the work.
  *
  * 'merge':
  *   runs    one job: the rows split into runs (one per morsel, about 2 per worker), each radix
@@ -31,7 +31,7 @@ import { allocColumn } from '../column-alloc.js';
 import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
 import { assertInMemory } from '../kernels/check.js';
 import type { ArenaScope } from '../memory/arena.js';
-import { Op } from './ops.js';
+import { Op, sortHistBytes } from './ops.js';
 import type { Runtime, RunOptions } from './runtime.js';
 
 export interface ParallelArgsortOptions extends RunOptions {
@@ -192,6 +192,8 @@ async function radix(rt: Runtime, col: Column, result: Column, flags: number, op
     const vm = Math.ceil(valid / mr); // morsels over the records
     const hist = tmp.alloc(Math.max(1, vm) * buckets * 4);
     const offsets = tmp.alloc(Math.max(1, vm) * buckets * 4);
+    const passes = Math.ceil(keyBits / BITS);
+    const digits = tmp.alloc(morsels * sortHistBytes(recBytes));
     await rt.run<void, void>({
       name: op,
       plan(p) {
@@ -200,16 +202,28 @@ async function radix(rt: Runtime, col: Column, result: Column, flags: number, op
         p.mem.i32.set(nullAt, na >>> 2);
         p.task(Op.SORT_BUILD, {
           start: 0, end: n, a0: col.values, a1: col.validity, a2: src, a3: result.values,
-          p0: col.type.dtype, p1: flags, p2: mr, p3: va, x0: na,
+          p0: col.type.dtype, p1: flags, p2: mr, p3: va, x0: na, x1: digits,
         });
       },
       finish() {},
     }, opts);
     if (valid === 0) return result;
-    const passes = Math.ceil(keyBits / BITS);
+    // Which passes move anything: a pass whose digit is the same for every key is skipped. Known
+    // up front (the build counted every digit), so the last real pass writes the rows themselves.
+    const counts = new Uint32Array(ctx.mem.buffer, digits, (morsels * sortHistBytes(recBytes)) / 4);
+    const todo: number[] = [];
     for (let pass = 0; pass < passes; pass++) {
+      const total = new Float64Array(buckets);
+      for (let m = 0; m < morsels; m++) {
+        const b = (m * passes + pass) * buckets;
+        for (let d = 0; d < buckets; d++) total[d] += counts[b + d];
+      }
+      if (!total.some((c) => c === valid)) todo.push(pass);
+    }
+    for (const pass of todo) {
       const shift = pass * BITS;
       const bits = Math.min(BITS, keyBits - shift);
+      const last = pass === todo[todo.length - 1];
       await rt.run<void, void>({
         name: op,
         plan(p) {
@@ -217,47 +231,41 @@ async function radix(rt: Runtime, col: Column, result: Column, flags: number, op
         },
         finish() {},
       }, opts);
-      // Prefix sums in (digit, morsel) order; skip the pass when one digit holds every record.
+      // Prefix sums in (digit, morsel) order: morsel m starts digit d after every record of a
+      // smaller digit and morsel < m's records of digit d.
       const i32 = ctx.mem.i32;
       const h = hist >>> 2, o = offsets >>> 2;
       const size = 1 << bits;
-      let sum = 0;
-      let skip = false;
-      for (let d = 0; d < size; d++) {
-        let total = 0;
+      for (let d = 0, sum = 0; d < size; d++) {
         for (let m = 0; m < vm; m++) {
-          const c = i32[h + m * size + d];
-          i32[o + m * size + d] = sum + total;
-          total += c;
+          i32[o + m * size + d] = sum;
+          sum += i32[h + m * size + d];
         }
-        if (total === valid) skip = true;
-        sum += total;
       }
-      if (skip) continue;
-      // Whole records: whether a later pass skips is known only after its histogram, so the rows
-      // go out in one more streaming pass at the end (the single-thread sort writes them in its
-      // last scatter; fusing that here needs every pass's skip decided up front — not done).
+      const to = last ? result.values + validBase * 4 : dst;
       await rt.run<void, void>({
         name: op,
         plan(p) {
-          p.task(Op.RADIX_SCATTER, { start: 0, end: valid, a0: src, a1: offsets, a2: dst, p0: recBytes, p1: shift, p2: mr, p3: bits, x0: 0 });
+          p.task(Op.RADIX_SCATTER, { start: 0, end: valid, a0: src, a1: offsets, a2: to, p0: recBytes, p1: shift, p2: mr, p3: bits, x0: last ? 1 : 0 });
         },
         finish() {},
       }, opts);
       [src, dst] = [dst, src];
     }
-    // Rows out, in record order: a scatter on 0 digit bits is an in-order copy of the rows.
-    const i32 = ctx.mem.i32;
-    for (let m = 0; m < vm; m++) i32[(offsets >>> 2) + m] = m * mr;
-    await rt.run<void, void>({
-      name: op,
-      plan(p) {
-        p.task(Op.RADIX_SCATTER, {
-          start: 0, end: valid, a0: src, a1: offsets, a2: result.values + validBase * 4, p0: recBytes, p1: 0, p2: mr, p3: 0, x0: 1,
-        });
-      },
-      finish() {},
-    }, opts);
+    if (todo.length === 0) {
+      // Every key equal: the records are in row order already; a scatter on 0 digit bits copies the rows out.
+      const i32 = ctx.mem.i32;
+      for (let m = 0; m < vm; m++) i32[(offsets >>> 2) + m] = m * mr;
+      await rt.run<void, void>({
+        name: op,
+        plan(p) {
+          p.task(Op.RADIX_SCATTER, {
+            start: 0, end: valid, a0: src, a1: offsets, a2: result.values + validBase * 4, p0: recBytes, p1: 0, p2: mr, p3: 0, x0: 1,
+          });
+        },
+        finish() {},
+      }, opts);
+    }
   } finally {
     tmp.close();
   }
