@@ -39,29 +39,6 @@ export enum KeyKind {
   UTF8 = 32,
 }
 
-/** Element-wise arithmetic (assembly/arith). */
-export enum ArithOp {
-  ADD = 0,
-  SUB = 1,
-  MUL = 2,
-  DIV = 3,
-  NEG = 4,
-  ABS = 5,
-}
-
-/** Which operands of a binary arith kernel are columns; a scalar operand points at 8 bytes of ctx.scratch. */
-export enum ArithShape {
-  COLUMN_COLUMN = 0,
-  COLUMN_SCALAR = 1,
-  SCALAR_COLUMN = 2,
-}
-
-/** Temporal rescaling in castScale (assembly/cast): multiply by the factor, or floor-divide by it. */
-export enum ScaleMode {
-  MULTIPLY = 0,
-  DIVIDE = 1,
-}
-
 /** Sort flags (assembly/sort): one bit each, or-ed into the `flags` argument of the sort kernels. */
 export enum SortFlag {
   /** Largest first. The order-preserving key is inverted, so the sort stays stable. */
@@ -91,4 +68,27 @@ export enum BoolOp {
   ANDNOT = 2,
   /** NOT a (b is ignored) */
   NOT = 3,
+}
+
+/** Element-wise arithmetic (assembly/arith). */
+export enum ArithOp {
+  ADD = 0,
+  SUB = 1,
+  MUL = 2,
+  DIV = 3,
+  NEG = 4,
+  ABS = 5,
+}
+
+/** Which operands of a binary arith kernel are columns; a scalar operand points at 8 bytes of ctx.scratch. */
+export enum ArithShape {
+  COLUMN_COLUMN = 0,
+  COLUMN_SCALAR = 1,
+  SCALAR_COLUMN = 2,
+}
+
+/** Temporal rescaling in castScale (assembly/cast): multiply by the factor, or floor-divide by it. */
+export enum ScaleMode {
+  MULTIPLY = 0,
+  DIVIDE = 1,
 }

@@ -31,6 +31,12 @@ export interface KernelExports {
   runtimeRadixHist(recBytes: number, recs: number, s: number, e: number, shift: number, bits: number, hist: number): void;
   /** Records [s, e) of src to dst at offsets[digit]++ (whole records, or rowsOnly: i32 rows). */
   runtimeRadixScatter(recBytes: number, src: number, s: number, e: number, shift: number, bits: number, offsets: number, dst: number, rowsOnly: number): void;
+  // sort (assembly/sort): one stable pass per key; ≥ 0 ok, −1 unsupported type, −2 bad code/offsets.
+  radixPass(dtype: number, values: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, hist: number, flags: number, digitBits: number): number;
+  radixRankPass(dtype: number, codes: number, validity: number, ranks: number, rankCount: number, rankBits: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, hist: number, flags: number, digitBits: number): number;
+  utf8Pass(offsets: number, data: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, flags: number): number;
+  sortGather(dtype: number, values: number, validity: number, idx: number, n: number, out: number, outValidity: number): number;
+  sortGatherUtf8(offsets: number, data: number, validity: number, idx: number, n: number, outOffsets: number, outData: number, outValidity: number): number;
   // arith (assembly/arith): ≥ 0 rows nulled by the op (integer x / 0), −1 unsupported op/type/shape.
   arith(op: number, dtype: number, shape: number, a: number, b: number, out: number, validity: number, n: number): number;
   mulAdd(dtype: number, x: number, k: number, y: number, out: number, n: number): number;
@@ -39,12 +45,6 @@ export interface KernelExports {
   // cast (assembly/cast): ≥ 0 rows nulled (unrepresentable values), −1 unsupported pair.
   castNumeric(from: number, to: number, a: number, out: number, validity: number, n: number): number;
   castScale(from: number, to: number, mode: number, a: number, out: number, validity: number, n: number, factor: number): number;
-  // sort (assembly/sort): one stable pass per key; ≥ 0 ok, −1 unsupported type, −2 bad code/offsets.
-  radixPass(dtype: number, values: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, hist: number, flags: number, digitBits: number): number;
-  radixRankPass(dtype: number, codes: number, validity: number, ranks: number, rankCount: number, rankBits: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, hist: number, flags: number, digitBits: number): number;
-  utf8Pass(offsets: number, data: number, validity: number, n: number, perm: number, tmpPerm: number, keys: number, tmpKeys: number, flags: number): number;
-  sortGather(dtype: number, values: number, validity: number, idx: number, n: number, out: number, outValidity: number): number;
-  sortGatherUtf8(offsets: number, data: number, validity: number, idx: number, n: number, outOffsets: number, outData: number, outValidity: number): number;
   // compare (assembly/compare): ≥ 0 number of true results, −1 unsupported op/type. Null rows give 0 bits.
   compareScalar(op: number, dtype: number, a: number, va: number, n: number, scalars: number, out: number): number;
   compareColumns(op: number, dtype: number, a: number, va: number, b: number, vb: number, n: number, out: number): number;
