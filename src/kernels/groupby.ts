@@ -82,8 +82,8 @@ const HASH_CHUNK = 1024;
 const TABLE_BYTES = 16;
 const DEFAULT_CAPACITY = 1024;
 
-/** Everything about an aggregate that is checked before any kernel runs. */
-interface AggPlan {
+/** Everything about an aggregate that is checked before any kernel runs (shared with src/runtime). */
+export interface AggPlan {
   op: AggOp;
   name: GroupAggOp;
   col: Column;
@@ -91,7 +91,7 @@ interface AggPlan {
   outType: ColumnType;
 }
 
-function planAggs(op: string, aggs: readonly GroupAgg[]): AggPlan[] {
+export function planAggs(op: string, aggs: readonly GroupAgg[]): AggPlan[] {
   if (!Array.isArray(aggs)) throw new InvalidOptionError(`${op} aggs`, typeof aggs, 'an array of { op, col }');
   return aggs.map((a, i) => {
     const raw: unknown = a?.op;
@@ -109,7 +109,8 @@ function planAggs(op: string, aggs: readonly GroupAgg[]): AggPlan[] {
     else if (aop === AggOp.SUM) {
       outType = columnType(d === DType.F32 || d === DType.F64 ? 'float64' : d >= DType.U8 && d <= DType.U64 ? 'uint64' : 'int64');
     } else outType = col.type;
-    return { op: aop, name, col, dtype: d, outType };
+    // COUNT reads only the validity (any column type, bool and utf8 too); one instantiation serves it.
+    return { op: aop, name, col, dtype: aop === AggOp.COUNT ? DType.U8 : d, outType };
   });
 }
 

@@ -27,12 +27,12 @@
  * thread's in the last bits (per-morsel sums added in morsel order).
  */
 import { AggOp } from '../../assembly/shared/codes.js';
-import { Column, type ColumnType, DType, byteWidth, columnType, isNumericType } from '../column.js';
+import { Column, type ColumnType, DType, byteWidth, columnType } from '../column.js';
 import { bitmapBytes } from '../column-alloc.js';
-import { InvalidOptionError, UnknownOpError, UnsupportedTypeError } from '../errors.js';
-import { assertInMemory, assertSameContext, assertSameLength } from '../kernels/check.js';
+import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
+import { assertSameContext, assertSameLength } from '../kernels/check.js';
 import { take } from '../kernels/filter.js';
-import { groupIds, type GroupAgg, type GroupAggOp, type GroupByResult } from '../kernels/groupby.js';
+import { groupIds, planAggs, type AggPlan, type GroupAgg, type GroupByResult } from '../kernels/groupby.js';
 import { assertKeys, keyKind } from '../kernels/hash.js';
 import { guard } from '../kernels/module.js';
 import type { ArenaScope } from '../memory/arena.js';
@@ -52,40 +52,9 @@ export interface ParallelGroupByResult extends GroupByResult {
   path: 'dense' | 'hash';
 }
 
-const OPS: Record<GroupAggOp, AggOp> = { count: AggOp.COUNT, sum: AggOp.SUM, min: AggOp.MIN, max: AggOp.MAX, mean: AggOp.MEAN };
 const DENSE_AUTO = 65536;
 const REC = 16;
 const DEFAULT_CAPACITY = 1024;
-
-interface AggPlan {
-  op: AggOp;
-  col: Column;
-  dtype: DType;
-  outType: ColumnType;
-}
-
-/** The same checks and result types as src/kernels/groupby.ts (planAggs). */
-function planAggs(op: string, aggs: readonly GroupAgg[]): AggPlan[] {
-  if (!Array.isArray(aggs)) throw new InvalidOptionError(`${op} aggs`, typeof aggs, 'an array of { op, col }');
-  return aggs.map((a, i) => {
-    const raw: unknown = a?.op;
-    if (typeof raw !== 'string' || !Object.hasOwn(OPS, raw)) throw new UnknownOpError(String(raw), Object.keys(OPS));
-    const name = raw as GroupAggOp;
-    const col = a.col;
-    if (!(col instanceof Column)) throw new InvalidOptionError(`${op} aggs[${i}].col`, typeof col, 'a Column');
-    const aop = OPS[name];
-    if (aop !== AggOp.COUNT && !isNumericType(col.type)) throw new UnsupportedTypeError(`${op} ${name}`, [col.label]);
-    assertInMemory(op, col);
-    const d = col.type.dtype;
-    let outType: ColumnType;
-    if (aop === AggOp.COUNT) outType = columnType('int64');
-    else if (aop === AggOp.MEAN) outType = columnType('float64');
-    else if (aop === AggOp.SUM) outType = columnType(d === DType.F32 || d === DType.F64 ? 'float64' : d >= DType.U8 && d <= DType.U64 ? 'uint64' : 'int64');
-    else outType = col.type;
-    // COUNT reads only the validity (any column type); one instantiation serves it (dtype U8).
-    return { op: aop, col, dtype: aop === AggOp.COUNT ? DType.U8 : d, outType };
-  });
-}
 
 function resultColumn(key: Column, scope: ArenaScope, type: ColumnType, groups: number, values: number, validity: number, nulls: number, dictionary?: Column): Column {
   return new Column(key.ctx, scope, { type, length: groups, values, validity: nulls === 0 ? 0 : validity, nullCount: nulls, dictionary });
