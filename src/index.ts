@@ -34,11 +34,11 @@ export type { ParquetWriteOptions } from './engine/io/parquet.js';
 // The pipeline layer (src/flow): flows, runs, DI, YAML jobs, history.
 export {
   flow, Flow, FlowBuilder, Run as FlowRun, RunManager, Container, SharedCounter, FlowContext, NodeContext,
-  currentContext, withContext, fanOut, registerTaskType, taskTypes, toMermaid, toDot, summaryTable,
+  currentContext, withContext, fanOut, partitions, registerTaskType, taskTypes, toMermaid, toDot, summaryTable,
   configureScriptPool, closeScriptPool, NodeState, DepKind,
   type RunOptions as FlowRunOptions, type RunState as FlowRunState, type FlowOptions, type BuildOptions,
   type NodeOptions, type NodeSpec, type NodeFn, type DepSpec, type Provider, type ProviderScope, type FlowEvent,
-  type NodeResult, type RunStats, type RunManagerOptions, type TaskType, type NodeStateName, type BranchInfo,
+  type NodeResult, type RunStats, type RunManagerOptions, type TaskType, type NodeStateName, type BranchInfo, type PartitionOptions,
 } from './flow/index.js';
 export {
   engineProvider, QueryNodeError, ExprSyntaxError, parseExpr, parseAgg, arrowCodec,

@@ -75,3 +75,36 @@ export async function fanOut<T, R, O extends Outputs = Outputs>(
   if (failed) throw firstError;
   return results;
 }
+
+/** Something that can be cut into row ranges without copying (an apache-arrow Table or RecordBatch). */
+export interface Sliceable<S> {
+  readonly numRows: number;
+  slice(begin?: number, end?: number): S;
+}
+
+export interface PartitionOptions {
+  /** Number of partitions (default: 1 per `rows` rows, else 4). */
+  count?: number;
+  /** Rows per partition (the last one takes the rest). */
+  rows?: number;
+}
+
+/**
+ * The row partitions of a table, for `fanOut` over a table: `over: (c) => partitions(c.input('load'), { count: 8 })`.
+ * Each partition is a zero-copy slice (same buffers; for an engine result, views of the shared memory),
+ * in row order, so fan-in results come back in row order too. An empty table gives no partitions.
+ */
+export function partitions<S>(table: Sliceable<S>, opts: PartitionOptions = {}): S[] {
+  const n = table.numRows;
+  if (opts.rows !== undefined && !(Number.isInteger(opts.rows) && opts.rows > 0)) {
+    throw new RangeError(`partitions: rows must be a positive integer, got ${opts.rows}`);
+  }
+  if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) {
+    throw new RangeError(`partitions: count must be a positive integer, got ${opts.count}`);
+  }
+  if (n === 0) return [];
+  const size = opts.rows ?? Math.ceil(n / (opts.count ?? 4));
+  const out: S[] = [];
+  for (let start = 0; start < n; start += size) out.push(table.slice(start, Math.min(n, start + size)));
+  return out;
+}

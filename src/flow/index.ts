@@ -2,7 +2,7 @@
 export { flow, Flow, FlowBuilder, type BuildOptions, type DepSpec, type FlowOptions, type NodeDef, type NodeFn, type NodeOptions, type NodeSpec, type Outputs } from './builder.js';
 export { Container, SharedCounter, PROVIDER_SCOPES, type Provider, type ProviderScope, type ResolveInfo } from './container.js';
 export { FlowContext, currentContext, withContext } from './context.js';
-export { fanOut, type BranchInfo, type FanOutOptions } from './fanout.js';
+export { fanOut, partitions, type BranchInfo, type FanOutOptions, type PartitionOptions, type Sliceable } from './fanout.js';
 export { NodeContext } from './node-context.js';
 export { Run, newRunId, type NodeResult, type RunOptions } from './run.js';
 export { RunManager, type RunManagerOptions, type RunStats } from './manager.js';
