@@ -108,9 +108,10 @@ const GROUP_OPS = new Set<AggName>(['count', 'sum', 'min', 'max', 'mean']);
  * without an argument counts rows.
  */
 function aggregate(keys: readonly Column[], args: readonly AggArg[], rows: number, scope: ArenaScope, any: Column | undefined): { keys: Column[]; values: Column[] } {
+  if (keys.length > 0 && args.some((a) => a.op === 'countDistinct')) return aggregateByIds(keys, args, scope);
   if (keys.length > 0) {
     for (const a of args) {
-      if (!GROUP_OPS.has(a.op)) throw new InvalidOptionError(`agg ${a.name}`, a.op, 'count, sum, min, max or mean with groupBy (countDistinct works without groupBy)');
+      if (!GROUP_OPS.has(a.op)) throw new InvalidOptionError(`agg ${a.name}`, a.op, 'count, sum, min, max, mean or countDistinct');
     }
     const specs = args.map((a) => ({ op: a.op as GroupAggOp, col: a.col ?? keys[0], star: a.col === undefined }));
     const r = groupBy(keys, specs.map((s) => ({ op: s.star ? 'count' : s.op, col: s.col })), { scope });
@@ -147,6 +148,39 @@ function aggregate(keys: readonly Column[], args: readonly AggArg[], rows: numbe
     return scalarColumn(ctx, v, t, scope);
   });
   return { keys: [], values };
+}
+
+/**
+ * Grouped aggregation through explicit group ids, for COUNT(DISTINCT x) per group: ids = groupIds(keys)
+ * numbers the groups 0..G−1 in first-appearance order; every other aggregate groups by the ids (an
+ * int32 key without nulls whose results come back in id order on either group-by path); the distinct
+ * count of x per group counts the distinct (id, x) pairs whose x is not null.
+ */
+function aggregateByIds(keys: readonly Column[], args: readonly AggArg[], scope: ArenaScope): { keys: Column[]; values: Column[] } {
+  const g = groupIds(keys, { scope });
+  const ids = g.ids;
+  const ctx = ids.ctx;
+  const keysOut = keys.map((k) => takeKernel(k, g.firstRow, { scope }));
+  const plain = args.filter((a) => a.op !== 'countDistinct');
+  const r = plain.length
+    ? groupBy([ids], plain.map((a) => ({ op: (a.col === undefined ? 'count' : a.op) as GroupAggOp, col: a.col ?? ids })), { scope })
+    : undefined;
+  const idView = () => new Int32Array(ctx.mem.buffer, ids.values, ids.length);
+  let next = 0;
+  const values = args.map((a) => {
+    if (a.op !== 'countDistinct') return r!.results[next++];
+    const x = a.col as Column;
+    const pairs = groupIds([ids, x], { scope });
+    const first = new Int32Array(ctx.mem.buffer, pairs.firstRow.values, pairs.groups);
+    const id = idView();
+    const counts = new BigInt64Array(g.groups);
+    for (let p = 0; p < pairs.groups; p++) {
+      const row = first[p];
+      if (x.isValid(row)) counts[id[row]]++;
+    }
+    return columnFromArray(ctx, scope, columnType('int64'), counts);
+  });
+  return { keys: keysOut, values };
 }
 
 function groupSizes(keys: readonly Column[], groups: number, scope: ArenaScope, fallback: Column): Column {

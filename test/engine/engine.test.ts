@@ -107,6 +107,20 @@ test('countDistinct and count(*) over the whole input', async () => {
   engine.release(out);
 });
 
+test('countDistinct per group, beside other aggregates', async () => {
+  const out = await engine.query(ds).filter(col('day').lt(1000)).groupBy('flag').agg({ d: countDistinct('k'), n: count(), s: sum('qty') }).sort('flag').collect();
+  const sel = rows().filter((x) => x.day < 1000);
+  const got = out.toArray().map((r) => r.toJSON() as Record<string, unknown>);
+  assert.equal(got.map((r) => r.flag), flags);
+  for (const r of got) {
+    const g = sel.filter((x) => x.flag === r.flag);
+    assert.is(Number(r.d), new Set(g.map((x) => x.k)).size, `distinct k for ${r.flag}`);
+    assert.is(Number(r.n), g.length);
+    assert.is(r.s, g.reduce((a, x) => a + x.qty, 0));
+  }
+  engine.release(out);
+});
+
 test('results view the engine memory and are released explicitly', async () => {
   const before = engine.liveResults;
   const out = await engine.query(ds).filter(col('k').eq(3)).select('price').collect();
