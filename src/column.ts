@@ -78,6 +78,25 @@ export const INT_RANGE: Readonly<Partial<Record<DType, readonly [bigint, bigint]
   [DType.U64]: [0n, 2n ** 64n - 1n],
 };
 
+/**
+ * Writes one value of a physical type at byte `offset` of `view`, little-endian (as wasm reads it):
+ * kernel scalars and constants in scratch memory.
+ */
+export function putScalar(view: DataView, offset: number, d: DType, v: number | bigint): void {
+  switch (d) {
+    case DType.I8: view.setInt8(offset, Number(v)); break;
+    case DType.I16: view.setInt16(offset, Number(v), true); break;
+    case DType.I32: view.setInt32(offset, Number(v), true); break;
+    case DType.I64: view.setBigInt64(offset, BigInt(v), true); break;
+    case DType.U8: view.setUint8(offset, Number(v)); break;
+    case DType.U16: view.setUint16(offset, Number(v), true); break;
+    case DType.U32: view.setUint32(offset, Number(v), true); break;
+    case DType.U64: view.setBigUint64(offset, BigInt(v), true); break;
+    case DType.F32: view.setFloat32(offset, Number(v), true); break;
+    default: view.setFloat64(offset, Number(v), true);
+  }
+}
+
 export const isNumericType = (t: ColumnType): boolean =>
   t.name !== 'bool' && t.name !== 'utf8' && t.name !== 'dictionary';
 export const isIntegerDType = (d: DType): boolean => d <= DType.U64;

@@ -28,7 +28,7 @@
  */
 import { AggOp, ArithOp, ArithShape, BoolOp, CmpOp, DType } from '../../assembly/shared/codes.js';
 import { Batch } from '../arrow/batch.js';
-import { Column, byteWidth, columnType, isIntegerDType, type ColumnType } from '../column.js';
+import { Column, byteWidth, columnType, isIntegerDType, putScalar, type ColumnType } from '../column.js';
 import { allocColumn, bitmapBytes, columnFromArray, columnFromStrings, stringsOf } from '../column-alloc.js';
 import type { Context } from '../context.js';
 import type { KernelExports } from '../kernels/module.js';
@@ -614,21 +614,7 @@ export class FallBack extends Error {}
 function writeConsts(ctx: Context, consts: Const[], pool: number): void {
   const dv = new DataView(ctx.mem.buffer, pool, Math.max(16, consts.length * 16));
   for (const k of consts) {
-    k.values.forEach((v, j) => {
-      const off = k.at + j * 8;
-      switch (k.dtype) {
-        case DType.I8: dv.setInt8(off, Number(v)); break;
-        case DType.I16: dv.setInt16(off, Number(v), true); break;
-        case DType.I32: dv.setInt32(off, Number(v), true); break;
-        case DType.I64: dv.setBigInt64(off, BigInt(v), true); break;
-        case DType.U8: dv.setUint8(off, Number(v)); break;
-        case DType.U16: dv.setUint16(off, Number(v), true); break;
-        case DType.U32: dv.setUint32(off, Number(v), true); break;
-        case DType.U64: dv.setBigUint64(off, BigInt(v), true); break;
-        case DType.F32: dv.setFloat32(off, Number(v), true); break;
-        default: dv.setFloat64(off, Number(v), true);
-      }
-    });
+    k.values.forEach((v, j) => putScalar(dv, k.at + j * 8, k.dtype, v));
   }
 }
 

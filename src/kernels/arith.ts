@@ -22,7 +22,7 @@
  * element-wise ops may write in place: `into` = one of the inputs).
  */
 import { ArithOp, ArithShape } from '../../assembly/shared/codes.js';
-import { Column, DType, INT_RANGE, isIntegerDType, typeLabel } from '../column.js';
+import { Column, DType, INT_RANGE, isIntegerDType, putScalar, typeLabel } from '../column.js';
 import { InvalidOptionError, UnknownOpError, UnsupportedTypeError } from '../errors.js';
 import { assertInMemory, assertSameContext, assertSameLength } from './check.js';
 import { guard } from './module.js';
@@ -78,19 +78,7 @@ function scalarFor(op: string, col: Column, v: number | bigint): number | bigint
 /** Writes one scalar of the physical type into the context's scratch (little-endian, as wasm reads it). */
 function writeScalar(col: Column, v: number | bigint): number {
   const { mem, scratch } = col.ctx;
-  const dv = new DataView(mem.buffer, scratch, 8);
-  switch (col.type.dtype) {
-    case DType.I8: dv.setInt8(0, Number(v)); break;
-    case DType.I16: dv.setInt16(0, Number(v), true); break;
-    case DType.I32: dv.setInt32(0, Number(v), true); break;
-    case DType.I64: dv.setBigInt64(0, BigInt(v), true); break;
-    case DType.U8: dv.setUint8(0, Number(v)); break;
-    case DType.U16: dv.setUint16(0, Number(v), true); break;
-    case DType.U32: dv.setUint32(0, Number(v), true); break;
-    case DType.U64: dv.setBigUint64(0, BigInt(v), true); break;
-    case DType.F32: dv.setFloat32(0, Number(v), true); break;
-    case DType.F64: dv.setFloat64(0, Number(v), true); break;
-  }
+  putScalar(new DataView(mem.buffer, scratch, 8), 0, col.type.dtype, v);
   return scratch;
 }
 

@@ -27,7 +27,7 @@
  * supported (use and / or / not).
  */
 import { BoolOp, CmpOp } from '../../assembly/shared/codes.js';
-import { Column, DType, INT_RANGE, columnType, isNumericType } from '../column.js';
+import { Column, DType, INT_RANGE, columnType, isNumericType, putScalar } from '../column.js';
 import { allocColumn, bitmapBytes, stringsOf } from '../column-alloc.js';
 import { OutOfRangeError, UnknownOpError, UnsupportedTypeError } from '../errors.js';
 import type { ArenaScope } from '../memory/arena.js';
@@ -152,20 +152,7 @@ const scalarLabel = (s: unknown): string => (typeof s === 'string' ? 'string' : 
 function writeScalars(col: Column, lo: number | bigint, hi: number | bigint): number {
   const at = col.ctx.scratch;
   const dv = new DataView(col.ctx.mem.buffer, at, 16);
-  const put = (off: number, v: number | bigint) => {
-    switch (col.type.dtype) {
-      case DType.I8: dv.setInt8(off, Number(v)); break;
-      case DType.I16: dv.setInt16(off, Number(v), true); break;
-      case DType.I32: dv.setInt32(off, Number(v), true); break;
-      case DType.I64: dv.setBigInt64(off, BigInt(v), true); break;
-      case DType.U8: dv.setUint8(off, Number(v)); break;
-      case DType.U16: dv.setUint16(off, Number(v), true); break;
-      case DType.U32: dv.setUint32(off, Number(v), true); break;
-      case DType.U64: dv.setBigUint64(off, BigInt(v), true); break;
-      case DType.F32: dv.setFloat32(off, Number(v), true); break;
-      default: dv.setFloat64(off, Number(v), true);
-    }
-  };
+  const put = (off: number, v: number | bigint) => putScalar(dv, off, col.type.dtype, v);
   put(0, lo);
   put(8, hi);
   return at;
