@@ -26,7 +26,7 @@ export {
 } from './engine/expr.js';
 export { QueryError } from './engine/plan.js';
 export { QueryAbortedError } from './engine/exec.js';
-export { MemoryDataset, ScanDataset, type Dataset } from './engine/dataset.js';
+export { MemoryDataset, type Dataset } from './engine/dataset.js';
 export { FileFormatError } from './engine/io/ipc.js';
 export { FileDataset, type FileFormat, type FileInput } from './engine/io/files.js';
 export type { CsvReadOptions, CsvWriteOptions, CsvType } from './engine/io/csv.js';

@@ -3,14 +3,12 @@
  *
  *   MemoryDataset  batches already in the engine's memory (engine.fromArrow, engine.read). They live
  *                  in the dataset's own scope until `release()` (or engine.close()).
- *   ScanDataset    a file read batch by batch on every run (engine.scan): IPC record batches (later
- *                  also Parquet row groups and CSV chunks). Each batch is imported into a per-batch
- *                  scope that the executor closes when the batch is done, so an input larger than
- *                  the memory limit streams through for filter / aggregate queries.
+ *   FileDataset    a file read batch by batch on every run (engine.scan; src/engine/io/files.ts):
+ *                  IPC record batches, Parquet row groups, CSV chunks. Each batch is imported into a
+ *                  per-batch scope that the executor closes when the batch is done, so an input
+ *                  larger than the memory limit streams through for filter / aggregate queries.
  */
-import type { RecordBatch } from 'apache-arrow';
 import type { Batch } from '../arrow/batch.js';
-import type { ColumnType } from '../column.js';
 import type { ArenaScope } from '../memory/arena.js';
 import type { Schema } from './expr.js';
 
@@ -66,27 +64,3 @@ export class MemoryDataset implements Dataset {
   /** Set by the engine that tracks the dataset (so a released dataset is not kept alive). */
   onRelease: ((ds: MemoryDataset) => void) | undefined;
 }
-
-/** A source of Arrow record batches, opened anew for every run. */
-export type RecordBatchSource = (signal?: AbortSignal) => AsyncIterable<RecordBatch>;
-
-export class ScanDataset implements Dataset {
-  readonly rows = undefined;
-
-  constructor(
-    readonly label: string,
-    readonly schema: Schema,
-    readonly open: RecordBatchSource,
-    readonly importBatch: (rb: RecordBatch, scope: ArenaScope, index: number) => Batch,
-  ) {}
-
-  async *batches(scopeFor: () => ArenaScope, signal?: AbortSignal): AsyncIterable<Batch> {
-    let i = 0;
-    for await (const rb of this.open(signal)) {
-      if (rb.numRows === 0) continue;
-      yield this.importBatch(rb, scopeFor(), i++);
-    }
-  }
-}
-
-export type SchemaEntries = Iterable<readonly [string, ColumnType]>;

@@ -263,28 +263,8 @@ export class ParquetSource {
    * per decoder is in flight ahead of the consumer, so decoding overlaps the import.
    */
   async *batches(signal?: AbortSignal): AsyncGenerator<RecordBatch> {
-    const ahead: Array<Promise<Uint8Array>> = [];
-    let next = 0;
-    const more = () => {
-      const p = this.#read(next++);
-      p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
-      ahead.push(p);
-    };
-    while (next < this.rowGroups && ahead.length < POOL_SIZE) more();
-    for (let g = 0; ahead.length > 0; g++) {
-      signal?.throwIfAborted();
-      const ipc = await ahead.shift()!;
-      if (next < this.rowGroups) more();
-      let table: Table;
-      try {
-        table = tableFromIPC(ipc);
-      } catch (e) {
-        wrap(this.name, e, 'corrupt row group', g);
-      }
-      for (const rb of table.batches) {
-        if (rb.numRows > 0) yield decimalsToFloat(this.name, rb);
-      }
-    }
+    let group = 0;
+    for await (const ipc of this.ipcGroups(signal)) yield* this.decode(ipc, group++);
   }
 
   /** Frees the decoders' copies of the file (fire and forget: a dead worker has nothing to free). */
