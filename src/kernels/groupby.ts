@@ -34,7 +34,7 @@ import { InvalidOptionError, UnknownOpError, UnsupportedTypeError } from '../err
 import type { ArenaScope } from '../memory/arena.js';
 import { assertInMemory, assertSameContext, assertSameLength } from './check.js';
 import { take } from './filter.js';
-import { assertKeys, keyKind } from './hash.js';
+import { assertKeys, writeKeyDescriptors } from './hash.js';
 import { guard } from './module.js';
 
 export type GroupAggOp = 'count' | 'sum' | 'min' | 'max' | 'mean';
@@ -260,16 +260,8 @@ function groupByDense(op: string, ctx: Context, tmp: ArenaScope, out: ArenaScope
 function groupIdsHash(op: string, ctx: Context, tmp: ArenaScope, where: ArenaScope, keys: readonly Column[], opts: GroupByOptions): { ids: number; groups: number; firstRow: number } {
   const n = keys[0].length;
   const k = ctx.kernel;
-  // Key descriptors: 16 bytes per key column (layout in assembly/groupby/keys.ts).
-  const desc = tmp.alloc(keys.length * 16);
+  const desc = writeKeyDescriptors(op, tmp, keys);
   let u32 = ctx.mem.u32;
-  keys.forEach((c, i) => {
-    const w = (desc >>> 2) + i * 4;
-    u32[w] = keyKind(op, c);
-    u32[w + 1] = c.values;
-    u32[w + 2] = c.validity;
-    u32[w + 3] = c.offsets;
-  });
   let capacity = 4;
   const want = opts.initialCapacity ?? Math.min(DEFAULT_CAPACITY, 2 * n);
   while (capacity < want) capacity *= 2;

@@ -34,6 +34,23 @@ export function keyKind(op: string, col: Column): number {
  * Checks a list of key columns: a non-empty array of Columns of one engine, equal lengths, key
  * types, every byte a kernel reads inside the memory (utf8: offsets and the string data they span).
  */
+/**
+ * Writes one 16-byte key descriptor per key column (kind, values, validity, offsets; the layout is in
+ * assembly/groupby/keys.ts) into `scope` and returns its address: how the group-by kernels see keys.
+ */
+export function writeKeyDescriptors(op: string, scope: ArenaScope, keys: readonly Column[]): number {
+  const desc = scope.alloc(keys.length * 16);
+  const u32 = keys[0].ctx.mem.u32;
+  keys.forEach((c, i) => {
+    const w = (desc >>> 2) + i * 4;
+    u32[w] = keyKind(op, c);
+    u32[w + 1] = c.values;
+    u32[w + 2] = c.validity;
+    u32[w + 3] = c.offsets;
+  });
+  return desc;
+}
+
 export function assertKeys(op: string, keys: readonly Column[]): void {
   if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => !(k instanceof Column))) {
     throw new InvalidOptionError(`${op} keys`, Array.isArray(keys) ? `${keys.length} entries` : typeof keys, 'a non-empty array of Columns');

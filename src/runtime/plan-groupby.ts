@@ -33,7 +33,7 @@ import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
 import { assertSameContext, assertSameLength } from '../kernels/check.js';
 import { take } from '../kernels/filter.js';
 import { groupIds, planAggs, type AggPlan, type GroupAgg, type GroupByResult } from '../kernels/groupby.js';
-import { assertKeys, keyKind } from '../kernels/hash.js';
+import { assertKeys, writeKeyDescriptors } from '../kernels/hash.js';
 import { guard } from '../kernels/module.js';
 import type { ArenaScope } from '../memory/arena.js';
 import { AGG_DESC_BYTES, Op, groupInfoWords } from './ops.js';
@@ -160,16 +160,9 @@ async function hash(rt: Runtime, keys: readonly Column[], plans: AggPlan[], out:
     const info = tmp.calloc(Math.max(1, morsels) * words * 4);
     const ids = tmp.alloc(n * 4);
     if (n > 0) {
-      const desc = tmp.alloc(keys.length * 16);
+      const desc = writeKeyDescriptors(op, tmp, keys);
       const aggDesc = tmp.alloc(Math.max(1, naggs) * AGG_DESC_BYTES);
       const u32 = ctx.mem.u32;
-      keys.forEach((c, i) => {
-        const w = (desc >>> 2) + i * 4;
-        u32[w] = keyKind(op, c);
-        u32[w + 1] = c.values;
-        u32[w + 2] = c.validity;
-        u32[w + 3] = c.offsets;
-      });
       plans.forEach((p, j) => {
         const w = (aggDesc + j * AGG_DESC_BYTES) >>> 2;
         u32[w] = p.op;
