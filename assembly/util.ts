@@ -45,3 +45,16 @@
   for (let k = 0; k < bytes; k++) v |= <u64>load<u8>(base + <usize>k) << (<u64>k << 3);
   return v & mask;
 }
+
+/** Smallest / largest representable T: the identity of MIN (max = false) / MAX (max = true). */
+// @ts-ignore: decorator
+@inline export function extreme<T>(max: bool): T {
+  if (isFloat<T>()) return <T>(max ? -Infinity : Infinity);
+  if (isSigned<T>()) {
+    if (sizeof<T>() == 8) return <T>(max ? i64.MIN_VALUE : i64.MAX_VALUE);
+    if (sizeof<T>() == 4) return <T>(max ? i32.MIN_VALUE : i32.MAX_VALUE);
+    if (sizeof<T>() == 2) return <T>(max ? i16.MIN_VALUE : i16.MAX_VALUE);
+    return <T>(max ? i8.MIN_VALUE : i8.MAX_VALUE);
+  }
+  return <T>(max ? 0 : -1);
+}

@@ -15,7 +15,7 @@
 // The return value is the number of valid (non-null) values; with 0, MIN/MAX leave `out` unspecified.
 
 import { AggOp, DType } from '../shared/codes';
-import { lanes, at, word, tailWord } from '../util';
+import { lanes, at, word, tailWord, extreme } from '../util';
 
 // @ts-ignore: decorator
 @inline function widenF64<T>(v: v128): v128 {
@@ -45,19 +45,6 @@ import { lanes, at, word, tailWord } from '../util';
   const lo = isSigned<T>() || sizeof<T>() < 4 ? i64x2.extend_low_i32x4_s(w32) : i64x2.extend_low_i32x4_u(w32);
   const hi = isSigned<T>() || sizeof<T>() < 4 ? i64x2.extend_high_i32x4_s(w32) : i64x2.extend_high_i32x4_u(w32);
   return i64x2.add(acc, i64x2.add(lo, hi));
-}
-
-/** Smallest / largest representable T, as the identity for MIN / MAX. */
-// @ts-ignore: decorator
-@inline function extreme<T>(max: bool): T {
-  if (isFloat<T>()) return <T>(max ? -Infinity : Infinity);
-  if (isSigned<T>()) {
-    if (sizeof<T>() == 8) return <T>(max ? i64.MIN_VALUE : i64.MAX_VALUE);
-    if (sizeof<T>() == 4) return <T>(max ? i32.MIN_VALUE : i32.MAX_VALUE);
-    if (sizeof<T>() == 2) return <T>(max ? i16.MIN_VALUE : i16.MAX_VALUE);
-    return <T>(max ? i8.MIN_VALUE : i8.MAX_VALUE);
-  }
-  return <T>(max ? 0 : -1);
 }
 
 /**

@@ -6,23 +6,11 @@
 // The 8-byte `min` is passed by address (ctx.scratch) so that no i64 crosses the JS boundary.
 
 import { DType } from '../shared/codes';
-import { at, bit, lanes, word, tailWord } from '../util';
+import { at, bit, lanes, word, tailWord, extreme } from '../util';
 
 // @ts-ignore: decorator
 @inline function widen<K>(x: K): u64 {
   return isSigned<K>() ? <u64><i64>x : <u64>x;
-}
-
-/** Smallest / largest K as the identity of MIN / MAX. */
-// @ts-ignore: decorator
-@inline function extremeOf<K>(max: bool): K {
-  if (isSigned<K>()) {
-    if (sizeof<K>() == 8) return <K>(max ? i64.MIN_VALUE : i64.MAX_VALUE);
-    if (sizeof<K>() == 4) return <K>(max ? i32.MIN_VALUE : i32.MAX_VALUE);
-    if (sizeof<K>() == 2) return <K>(max ? i16.MIN_VALUE : i16.MAX_VALUE);
-    return <K>(max ? i8.MIN_VALUE : i8.MAX_VALUE);
-  }
-  return <K>(max ? 0 : -1);
 }
 
 /** Lane 0 after folding all lanes with min (max = false) or max. */
@@ -52,8 +40,8 @@ import { at, bit, lanes, word, tailWord } from '../util';
  */
 // @ts-ignore: decorator
 @inline function rangeOf<K>(keys: usize, validity: usize, n: i32, out: usize): i32 {
-  let lo = extremeOf<K>(false);
-  let hi = extremeOf<K>(true);
+  let lo = extreme<K>(false);
+  let hi = extreme<K>(true);
   let vlo0 = v128.splat<K>(lo), vlo1 = vlo0;
   let vhi0 = v128.splat<K>(hi), vhi1 = vhi0;
   let count = 0;
