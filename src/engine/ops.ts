@@ -113,14 +113,12 @@ function aggregate(keys: readonly Column[], args: readonly AggArg[], rows: numbe
     for (const a of args) {
       if (!GROUP_OPS.has(a.op)) throw new InvalidOptionError(`agg ${a.name}`, a.op, 'count, sum, min, max, mean or countDistinct');
     }
-    const specs = args.map((a) => ({ op: a.op as GroupAggOp, col: a.col ?? keys[0], star: a.col === undefined }));
-    const r = groupBy(keys, specs.map((s) => ({ op: s.star ? 'count' : s.op, col: s.col })), { scope });
-    const values = r.results.map((c, i) => {
-      if (!specs[i].star) return c;
-      // count(*) counts rows, nulls in the key included: the group sizes.
-      return groupSizes(keys, r.groups, scope, c);
-    });
-    return { keys: r.keys, values };
+    // count(*) counts rows, null keys included: COUNT reads only a column's validity, so count the
+    // first key's buffers seen without their bitmap — every row is "valid" there.
+    const k = keys[0];
+    const rowsCol = new Column(k.ctx, k.scope, { type: k.type, length: k.length, values: k.values, offsets: k.offsets, dictionary: k.dictionary });
+    const r = groupBy(keys, args.map((a) => ({ op: a.col === undefined ? 'count' : (a.op as GroupAggOp), col: a.col ?? rowsCol })), { scope });
+    return { keys: r.keys, values: r.results };
   }
   const ctx = (any ?? args.find((a) => a.col)?.col)?.ctx;
   if (!ctx) throw new InvalidOptionError('agg', 'no input columns', 'at least one column in the input');
@@ -181,16 +179,6 @@ function aggregateByIds(keys: readonly Column[], args: readonly AggArg[], scope:
     return columnFromArray(ctx, scope, columnType('int64'), counts);
   });
   return { keys: keysOut, values };
-}
-
-function groupSizes(keys: readonly Column[], groups: number, scope: ArenaScope, fallback: Column): Column {
-  // The group-by kernel counts non-null values; count(*) wants rows. With no null in the first key
-  // those agree; otherwise count a key column with no nulls by construction: the group ids.
-  if (keys[0].validity === 0) return fallback;
-  const ids = groupIds(keys, { scope });
-  const r = groupBy(keys, [{ op: 'count', col: ids.ids }], { scope });
-  void groups;
-  return r.results[0];
 }
 
 function countDistinct(c: Column, scope: ArenaScope): number {
