@@ -32,6 +32,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { RpcWorker } from './rpc-worker.js';
 import { DataType, DateUnit, TimeUnit as ArrowTimeUnit, type Table, type Timestamp, type Vector } from 'apache-arrow';
 import { Batch } from '../../arrow/batch.js';
 import { Column, byteWidth, columnType, type ColumnType, type TypeName } from '../../column.js';
@@ -204,45 +205,28 @@ const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
  * Unref'd while idle so it never keeps the process alive.
  */
 class CsvWorker {
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
-  #next = 1;
-  dead = false;
+  readonly #rpc: RpcWorker<WorkerReply & { id: number }>;
 
   constructor() {
+    let worker: Worker;
     if (import.meta.url.endsWith('.ts')) {
       const api = import.meta.resolve('tsx/esm/api');
       const entry = new URL('./csv-worker.ts', import.meta.url).href;
       const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-      this.#worker = new Worker(boot, { eval: true, execArgv: [] });
-    } else this.#worker = new Worker(new URL('./csv-worker.js', import.meta.url));
-    this.#worker.unref();
-    this.#worker.on('message', (r: WorkerReply & { id: number }) => {
-      const p = this.#pending.get(r.id);
-      if (!p) return;
-      this.#pending.delete(r.id);
-      if (this.#pending.size === 0) this.#worker.unref();
-      p.resolve(r);
+      worker = new Worker(boot, { eval: true, execArgv: [] });
+    } else worker = new Worker(new URL('./csv-worker.js', import.meta.url));
+    this.#rpc = new RpcWorker(worker, (why) => new AetherError('ERR_FILE_FORMAT', `CSV parse worker${why}`), {
+      error: (msg) => `: ${msg}`,
+      exit: (code) => `: exited (code ${code})`,
     });
-    const die = (why: string) => {
-      if (this.dead) return;
-      this.dead = true;
-      for (const p of this.#pending.values()) p.reject(new AetherError('ERR_FILE_FORMAT', `CSV parse worker: ${why}`));
-      this.#pending.clear();
-      void this.#worker.terminate();
-    };
-    this.#worker.on('error', (e) => die(e instanceof Error ? e.message : String(e)));
-    this.#worker.on('exit', (code) => die(`exited (code ${code})`));
+  }
+
+  get dead(): boolean {
+    return this.#rpc.dead;
   }
 
   parse(bytes: Uint8Array, delim: number, ncols: number, types: CsvType[]): Promise<WorkerReply> {
-    if (this.dead) return Promise.reject(new AetherError('ERR_FILE_FORMAT', 'CSV parse worker is gone'));
-    const id = this.#next++;
-    if (this.#pending.size === 0) this.#worker.ref();
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, bytes, delim, ncols, types }, [bytes.buffer as ArrayBuffer]);
-    });
+    return this.#rpc.call({ bytes, delim, ncols, types }, ' is gone', [bytes.buffer as ArrayBuffer]);
   }
 }
 

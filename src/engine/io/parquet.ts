@@ -18,6 +18,7 @@ import { openAsBlob } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { RpcWorker } from './rpc-worker.js';
 import {
   Data, DataType, Field, Float64, RecordBatch, Schema as ArrowSchema, Struct, makeData, tableFromIPC, tableToIPC,
   type Decimal, type Table,
@@ -97,45 +98,25 @@ interface Reply { id: number; ok: boolean; error?: string; rowGroups?: number; r
 class DecoderCrash extends Error {}
 
 class DecoderWorker {
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
-  #next = 1;
-  dead = false;
+  readonly #rpc: RpcWorker<Reply>;
 
   constructor() {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pw: import.meta.resolve('parquet-wasm') } });
-    this.#worker.unref();
-    this.#worker.on('message', (r: Reply) => {
-      const p = this.#pending.get(r.id);
-      if (!p) return;
-      this.#pending.delete(r.id);
-      if (this.#pending.size === 0) this.#worker.unref();
-      p.resolve(r);
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pw: import.meta.resolve('parquet-wasm') } });
+    this.#rpc = new RpcWorker<Reply>(worker, (why) => new DecoderCrash(why), {
+      error: (msg) => `decoder crashed: ${msg}`,
+      exit: (code) => `decoder exited (code ${code})`,
     });
-    const die = (why: string) => {
-      if (this.dead) return;
-      this.dead = true;
-      for (const p of this.#pending.values()) p.reject(new DecoderCrash(why));
-      this.#pending.clear();
-      void this.#worker.terminate();
-    };
-    this.#worker.on('error', (e) => die(`decoder crashed: ${e instanceof Error ? e.message : String(e)}`));
-    this.#worker.on('exit', (code) => die(`decoder exited (code ${code})`));
+  }
+
+  get dead(): boolean {
+    return this.#rpc.dead;
   }
 
   call(msg: Record<string, unknown>): Promise<Reply> {
-    if (this.dead) return Promise.reject(new DecoderCrash('decoder is gone'));
-    const id = this.#next++;
-    // A pending request keeps the process alive until its reply (the worker is unref'd when idle).
-    if (this.#pending.size === 0) this.#worker.ref();
-    return new Promise<Reply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...msg, id });
-    });
+    return this.#rpc.call(msg, 'decoder is gone');
   }
 }
 
-/** The decoder pool: up to two workers (the work is memory-bound; more would not help on small machines). */
 const pool: DecoderWorker[] = [];
 const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
 let nextFile = 1;
