@@ -39,7 +39,7 @@ function load(file: string): Job | undefined {
   }
 }
 
-interface RunCliOptions { resume?: string; workDir?: string; concurrency?: string; progress: boolean }
+interface RunCliOptions { resume?: string; workDir?: string; concurrency?: string; keepOutputs: string; progress: boolean }
 
 /**
  * The engine, when some node injects it (query nodes): one per CLI process, started before the run
@@ -66,6 +66,17 @@ async function runJob(file: string, o: RunCliOptions): Promise<number> {
 }
 
 async function runLoaded(file: string, job: Job, o: RunCliOptions, container: Container | undefined): Promise<number> {
+  // Options are checked before the history is opened, so a bad option leaves no run row behind.
+  const concurrency = o.concurrency === undefined ? undefined : Number(o.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    process.stderr.write(`--concurrency must be an integer ≥ 1, got '${o.concurrency}'\n`);
+    return EXIT_INVALID;
+  }
+  const keep = Number(o.keepOutputs);
+  if (!(Number.isInteger(keep) && keep >= 1)) {
+    process.stderr.write(`--keep-outputs must be an integer ≥ 1, got '${o.keepOutputs}'\n`);
+    return EXIT_INVALID;
+  }
   const history = new History(o.workDir ? resolve(o.workDir) : job.workDir);
   let runId: string;
   let completed: Map<string, unknown> | undefined;
@@ -80,11 +91,6 @@ async function runLoaded(file: string, job: Job, o: RunCliOptions, container: Co
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     history.close();
-    return EXIT_INVALID;
-  }
-  const concurrency = o.concurrency === undefined ? undefined : Number(o.concurrency);
-  if (concurrency !== undefined && !(concurrency >= 1)) {
-    process.stderr.write(`--concurrency must be a number ≥ 1\n`);
     return EXIT_INVALID;
   }
   const total = job.flow.size;
@@ -133,6 +139,9 @@ async function runLoaded(file: string, job: Job, o: RunCliOptions, container: Co
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     bar?.stop();
+    // The outputs of older runs go (rows stay): without this every run of a job adds its tables to disk.
+    const pruned = history.pruneOutputs(job.spec.name, keep, runId);
+    if (pruned.length) process.stdout.write(`deleted the outputs of ${pruned.length} older run(s) (--keep-outputs ${keep})\n`);
     history.close();
     await closeScriptPool();
   }
@@ -189,6 +198,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--resume <runId>', 'resume an earlier run: skip its completed tasks')
     .option('--work-dir <dir>', 'history and outputs (default: .aetherflow/<job name> beside the job file)')
     .option('--concurrency <n>', 'tasks running at once (default: the job\'s, else 64)')
+    .option('--keep-outputs <n>', 'keep the task outputs of the n newest runs of this job, delete older ones', '10')
     .option('--no-progress', 'plain lines even on a terminal')
     .action(async (file: string, o: RunCliOptions) => { code = await runJob(file, o); });
   program.command('validate').argument('<job>').description('check a job file without running it')

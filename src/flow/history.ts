@@ -14,7 +14,7 @@
  * power cut may, and then those nodes simply run again.)
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { oneLine } from './graph.js';
 import type { FlowEvent, FlowEventListener, NodeStateName, RunState } from './types.js';
@@ -171,6 +171,29 @@ export class History {
       if (e.type === 'node:end') this.recordNode(runId, e, logsOf?.(e.node));
       else if (e.type === 'run:end') this.endRun(runId, e.state, e.durationMs, e.error);
     };
+  }
+
+  /**
+   * Deletes the output files of `job`'s runs older than its `keep` newest (run rows and node rows
+   * stay, so `history` still lists them). A pruned run can still be resumed: with its outputs gone,
+   * every task runs again. Runs still marked running are never pruned (another process may own one).
+   * `except` (the run just finished, which may be an old one resumed) is never pruned.
+   * Returns the ids of the runs whose outputs were deleted.
+   */
+  pruneOutputs(job: string, keep: number, except?: string): string[] {
+    if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`keep must be an integer ≥ 0, got ${keep}`);
+    const old = this.db.prepare(`SELECT id FROM runs WHERE job = ? AND state != 'running'
+      AND id NOT IN (SELECT id FROM runs WHERE job = ? ORDER BY started_at DESC LIMIT ?)`)
+      .all(job, job, keep) as Array<{ id: string }>;
+    const pruned: string[] = [];
+    for (const { id } of old) {
+      if (id === except) continue;
+      const dir = this.runDir(id);
+      if (!existsSync(dir)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      pruned.push(id);
+    }
+    return pruned;
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { History } from '../../src/flow/history.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -121,6 +122,33 @@ test('validate / graph / history / bad input exit codes', async () => {
   const hist = await inProcess(['history', ok]);
   assert.is(hist.code, 0);
   assert.match(hist.stdout, /completed/);
+});
+
+test('run --keep-outputs: older runs lose their outputs, keep their rows; bad values leave no run behind', async () => {
+  const work = join(dir, 'keep-work');
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await inProcess(['run', ok, '--work-dir', work, '--keep-outputs', '2', '--no-progress']);
+    assert.is(r.code, 0, r.stderr);
+    ids.push(r.stdout.split('\n')[0].split(' ')[1]);
+    if (i === 2) assert.match(r.stdout, /deleted the outputs of 1 older run\(s\) \(--keep-outputs 2\)/);
+  }
+  assert.equal(readdirSync(join(work, 'runs')).sort(), ids.slice(1).sort());
+  const h = new History(work);
+  try {
+    assert.is(h.runs('ok').length, 3, 'rows of pruned runs stay');
+    // A pruned run resumes by running every task again (its outputs are gone).
+    assert.is(h.resumeRun(ids[0], 'ok').size, 0);
+    assert.is(h.resumeRun(ids[2], 'ok').size, 2);
+  } finally {
+    h.close();
+  }
+  for (const [flag, value] of [['--keep-outputs', '0'], ['--keep-outputs', 'many'], ['--concurrency', '1.5']]) {
+    const r = await inProcess(['run', ok, '--work-dir', join(dir, 'bad-opts'), flag, value]);
+    assert.is(r.code, 2, `${flag} ${value}`);
+    assert.match(r.stderr, new RegExp(`${flag} must be an integer ≥ 1, got '${value}'`));
+  }
+  assert.not.ok(existsSync(join(dir, 'bad-opts')), 'no history opened for a bad option');
 });
 
 test.run();
