@@ -26,8 +26,10 @@
  * Dictionaries across chunks: when every chunk carries the same dictionary object (one IPC dictionary,
  * or a Table built from one vector) the codes are concatenated as they are. When they differ —
  * replacement dictionaries or deltas (arrow-js hands each batch the dictionary as of that batch) —
- * the dictionaries are unified in first-seen order (the first one verbatim, later ones adding only
- * strings not seen yet) and every chunk's codes are re-encoded through a per-dictionary remap. When
+ * the dictionaries are unified in first-seen order (each string once) and every chunk's codes are
+ * re-encoded through a per-dictionary remap. A single dictionary that holds a string twice (Arrow
+ * allows it) is deduplicated the same way, so equal strings always share one code: group-by, joins
+ * and countDistinct work on codes. When
  * the unified dictionary outgrows the index type, the codes widen (int8 → int16 → int32, uint8 →
  * uint16 → uint32) and the exported type says so.
  *
@@ -46,6 +48,8 @@ import {
 import { bitmapBytes } from '../column-alloc.js';
 import type { Context } from '../context.js';
 import { ArrowImportError } from '../errors.js';
+import { take } from '../kernels/filter.js';
+import { groupIds } from '../kernels/groupby.js';
 import type { ArenaScope } from '../memory/arena.js';
 import { Batch } from './batch.js';
 import { copyBits, getBit, setBits } from './bits.js';
@@ -444,8 +448,17 @@ class Importer {
         : new Importer(this.ctx, this.scope, dictName, arrowType.dictionary, this.copy).column([]);
       codes = this.#fixed(chunks, n, byteWidth(dtype));
       this.#checkCodes(codeView(this.ctx, dtype, codes, n), validity, dictionary.length);
+      const dedup = dedupDictionary(this.ctx, this.scope, dictionary);
+      if (dedup) {
+        // Arrow allows a dictionary to hold a string twice; grouping, joins and countDistinct work on
+        // codes, so equal strings must have one code. Rare: only then are the codes copied.
+        const src = codeView(this.ctx, dtype, codes, n);
+        codes = this.scope.alloc(n * byteWidth(dtype));
+        remapValid(src, validity === 0 ? undefined : this.ctx.mem.u8, validity, dedup.remap, codeView(this.ctx, dtype, codes, n));
+        dictionary = dedup.dictionary;
+      }
     } else {
-      // Several dictionaries: unify (first verbatim, then only unseen strings) and remap the codes.
+      // Several dictionaries: unify (first-seen order, each string once) and remap the codes.
       const merged: Array<string | null> = [];
       const seen = new Map<string, number>();
       let nullCode = -1;
@@ -453,16 +466,8 @@ class Importer {
       for (const dict of dicts) {
         if (!isString(dict.type)) this.#fail(`dictionary values must be strings, a chunk has ${dict.type}`);
         const remap = new Int32Array(dict.length);
-        const first = merged.length === 0;
         for (let j = 0; j < dict.length; j++) {
           const s = dict.get(j) as string | null;
-          if (first) {
-            // The first dictionary is kept verbatim (duplicates included) so its codes stay valid.
-            remap[j] = merged.length;
-            merged.push(s);
-            if (s === null) { if (nullCode < 0) nullCode = j; } else if (!seen.has(s)) seen.set(s, j);
-            continue;
-          }
           let code = s === null ? nullCode : seen.get(s) ?? -1;
           if (code < 0) {
             code = merged.length;
@@ -577,6 +582,34 @@ function widenIndex(dtype: DType, maxCode: number): DType {
     : [[DType.U8, 0xff], [DType.U16, 0xffff], [DType.U32, 0xffffffff], [DType.U64, Number.MAX_SAFE_INTEGER]];
   for (const [d, max] of ladder) if (byteWidth(d) >= byteWidth(dtype) && maxCode <= max) return d;
   return -1 as DType;
+}
+
+/**
+ * When `dict` holds some string (or null) more than once: the dictionary with each entry once, in
+ * first-seen order, and the remap old code → new code. One hash pass in the kernel (groupIds numbers
+ * entries by first appearance, so a dictionary without duplicates is recognised by its group count).
+ */
+function dedupDictionary(ctx: Context, scope: ArenaScope, dict: Column): { dictionary: Column; remap: Int32Array } | undefined {
+  if (dict.length < 2) return undefined;
+  const tmp = ctx.scope();
+  try {
+    const g = groupIds([dict], { scope: tmp });
+    if (g.groups === dict.length) return undefined;
+    const dictionary = take(dict, g.firstRow, { scope });
+    return { dictionary, remap: ctx.mem.i32.slice(g.ids.values >>> 2, (g.ids.values >>> 2) + dict.length) };
+  } finally {
+    tmp.close();
+  }
+}
+
+/** out[i] = remap[src[i]] for valid rows (codes already checked); null rows get code 0. */
+function remapValid(src: Codes, u8: Uint8Array | undefined, validity: number, remap: Int32Array, out: Codes): void {
+  const wide = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  for (let i = 0; i < src.length; i++) {
+    const valid = !u8 || ((u8[validity + (i >>> 3)] >>> (i & 7)) & 1) === 1;
+    const c = valid ? remap[Number(src[i])] : 0;
+    if (wide) (out as BigInt64Array)[i] = BigInt(c); else (out as Int32Array)[i] = c;
+  }
 }
 
 /** A utf8 column (with validity for nulls) holding `strings` — for a unified dictionary. */

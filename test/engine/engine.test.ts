@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tableFromArrays, tableToIPC, vectorFromArray, Table, Utf8, Dictionary, Int32, DateDay } from 'apache-arrow';
+import { tableFromArrays, tableToIPC, vectorFromArray, makeData, makeVector, Table, Utf8, Dictionary, Int32, DateDay } from 'apache-arrow';
 import { Engine } from '../../src/engine/engine.js';
 import { col, lit, sum, min, max, mean, count, countDistinct, UnknownColumnError, ExprTypeError } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
@@ -194,6 +194,23 @@ test('dictionary string columns compare against string literals', async () => {
   assert.is(Number(out.get(0)!.toJSON().s), 1 + 3 + 6);
   engine.release(out);
   d2.release();
+});
+
+test('a dictionary holding a string twice groups and counts by string, not by code', async () => {
+  const dictionary = vectorFromArray(['p', 'q', 'p', 'r', 'q'], new Utf8());
+  const type = new Dictionary(new Utf8(), new Int32());
+  const codes = new Int32Array([0, 1, 2, 3, 4, 0, 2, 4]); // p q p r q p p q
+  const s = makeVector(makeData({ type, length: codes.length, data: codes, dictionary }));
+  const t = new Table({ s, v: vectorFromArray([1, 2, 3, 4, 5, 6, 7, 8]) });
+  const d = engine.fromArrow(t);
+  const g = await engine.query(d).groupBy('s').agg({ n: count(), total: sum('v') }).sort('s').collect();
+  assert.equal(g.toArray().map((r) => { const o = r.toJSON(); return [o.s, Number(o.n), Number(o.total)]; }),
+    [['p', 4, 1 + 3 + 6 + 7], ['q', 3, 2 + 5 + 8], ['r', 1, 4]]);
+  const c = await engine.query(d).agg({ k: countDistinct('s') }).collect();
+  assert.is(Number(c.get(0)!.toJSON().k), 3);
+  engine.release(g);
+  engine.release(c);
+  d.release();
 });
 
 test.after(async () => { await engine.close(); });
