@@ -12,7 +12,7 @@ export { arith, mulAdd, validityAnd } from './arith/index';
 export { castNumeric, castScale } from './cast/index';
 export { runtimeNoop, runtimeTrap, runtimeOrBits, runtimeRebase, runtimeAccMerge, runtimeMergeRuns, runtimeSortKeys, runtimeSortBuild, runtimeRadixHist, runtimeRadixScatter } from './runtime/index';
 export { radixPass, radixRankPass, utf8Pass, sortGather, sortGatherUtf8 } from './sort/index';
-export { compareScalar, compareColumns, countCompare, compareUtf8, bitmapLogic, popcount } from './compare/index';
+export { compareScalar, compareColumns, countCompare, compareUtf8, compareUtf8Scalar, compareUtf8Columns, gatherBits, bitmapLogic, popcount } from './compare/index';
 export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFixed, takeBits, takeUtf8Size, takeUtf8 } from './filter/index';
 export { hashColumn, hashFold32 } from './hash/index';
 export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, groupFinish } from './groupby/index';

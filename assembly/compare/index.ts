@@ -1,4 +1,5 @@
-// Comparisons and boolean logic: column ∘ column, column ∘ scalar, between, utf8 = scalar, and the
+// Comparisons and boolean logic: column ∘ column, column ∘ scalar, between, utf8 (all ops, byte-wise
+// order), dictionary codes mapped through a per-entry bitmap (gatherBits), and the
 // bitmap ops (and / or / andNot / not, popcount) that combine their results.
 //
 // Output is a selection bitmap (Arrow bool layout, LSB first), written 64 results at a time: a
@@ -164,8 +165,9 @@ import { lanes, at, word, tailWord } from '../util';
   return count;
 }
 
-/** Folds op into the driver (one instantiation per op; `mode` is 0 scalar, 1 columns, 2 count). */
+/** Folds op into the driver (one instantiation per op; `mode` is 0 scalar, 1 columns, 2 count, 3 gatherBits). */
 function byOp<T>(mode: i32, op: i32, pa: usize, va: usize, pb: usize, vb: usize, n: i32, scalars: usize, out: usize): i32 {
+  if (mode == 3) return isInteger<T>() ? gatherDrive<T>(pa, va, n, pb, out) : -1;
   if (mode == 1) {
     switch (op) {
       case CmpOp.EQ: return drive<T>(CmpOp.EQ, false, true, pa, va, pb, vb, n, 0, out);
@@ -220,13 +222,25 @@ export function compareColumns(op: i32, dtype: i32, a: usize, va: usize, b: usiz
   return byType(1, op, dtype, a, va, b, vb, n, 0, out);
 }
 
+/**
+ * gatherBits(dtype, codes, va, n, bits, out) → true count (−1: codes not an integer type).
+ * out[i] = bits[codes[i]] (a bitmap indexed by code), 0 where codes[i] is null.
+ */
+export function gatherBits(dtype: i32, codes: usize, va: usize, n: i32, bits: usize, out: usize): i32 {
+  return byType(3, 0, dtype, codes, va, bits, 0, n, 0, out);
+}
+
 /** countCompare(op, dtype, a, va, n, scalars) → how many valid a[i] satisfy `a[i] op scalar`; writes nothing. */
 export function countCompare(op: i32, dtype: i32, a: usize, va: usize, n: i32, scalars: usize): i32 {
   return byType(2, op, dtype, a, va, 0, 0, n, scalars, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
-// utf8 = scalar string
+// utf8: every op, against a scalar string (BETWEEN: two) or another utf8 column
+//
+// Order is byte-wise (memcmp, then the shorter string first): for valid UTF-8 that is code point
+// order, and it is DuckDB's default collation (and the order of the utf8 sort kernel). No
+// locale, no case folding.
 
 /** Are the `len` bytes at p and q equal? Eight at a time, then bytes. */
 // @ts-ignore: decorator
@@ -238,30 +252,150 @@ export function countCompare(op: i32, dtype: i32, a: usize, va: usize, n: i32, s
 }
 
 /**
- * compareUtf8(op, offsets, bytes, va, n, needle, needleLen, out) → true count. EQ/NE of each string
- * with the needle's bytes (byte equality = string equality for valid UTF-8); 0 where null.
- * Length is checked first, so only strings of the needle's length touch their bytes.
+ * Three-way byte-wise comparison of [p, p + lp) and [q, q + lq): < 0, 0, > 0. Eight bytes a step: the
+ * first differing word decides, compared after a byte swap (a little-endian load puts the first
+ * byte lowest; swapped, unsigned word order is byte order). Every load stays inside both strings.
  */
-export function compareUtf8(op: i32, offsets: usize, bytes: usize, va: usize, n: i32, needle: usize, needleLen: i32, out: usize): i32 {
-  if (op != CmpOp.EQ && op != CmpOp.NE) return -1;
-  const ne = op == CmpOp.NE;
+// @ts-ignore: decorator
+@inline function cmpBytes(p: usize, lp: i32, q: usize, lq: i32): i32 {
+  const m = min(lp, lq);
+  let i = 0;
+  for (; i + 8 <= m; i += 8) {
+    const a = load<u64>(p + <usize>i);
+    const b = load<u64>(q + <usize>i);
+    if (a != b) return bswap<u64>(a) < bswap<u64>(b) ? -1 : 1;
+  }
+  for (; i < m; i++) {
+    const a = load<u8>(p + <usize>i);
+    const b = load<u8>(q + <usize>i);
+    if (a != b) return a < b ? -1 : 1;
+  }
+  return lp - lq;
+}
+
+/** `a op b` for the strings (pa, la) and (pb, lb); BETWEEN: lb ≤ a ≤ (pc, lc). EQ/NE look at lengths first. */
+// @ts-ignore: decorator
+@inline function cmpStr(op: i32, pa: usize, la: i32, pb: usize, lb: i32, pc: usize, lc: i32): bool {
+  if (op == CmpOp.EQ) return la == lb && bytesEqual(pa, pb, la);
+  if (op == CmpOp.NE) return la != lb || !bytesEqual(pa, pb, la);
+  const c = cmpBytes(pa, la, pb, lb);
+  if (op == CmpOp.LT) return c < 0;
+  if (op == CmpOp.LE) return c <= 0;
+  if (op == CmpOp.GT) return c > 0;
+  if (op == CmpOp.GE) return c >= 0;
+  return c >= 0 && cmpBytes(pa, la, pc, lc) <= 0;
+}
+
+/**
+ * The utf8 compare driver. `scalar`: b is the string (lo, loLen) (BETWEEN: up to (hi, hiLen)), else
+ * row i of the utf8 column (ob, bb). 64 rows a block: only rows valid on both sides are compared
+ * (their bits are walked with ctz), so the cost of nulls is skipping them. Writes exactly
+ * ceil(n/8) bytes, like the numeric driver.
+ */
+// @ts-ignore: decorator
+@inline function utf8Drive(op: i32, scalar: bool, oa: usize, ba: usize, va: usize, ob: usize, bb: usize, vb: usize, n: i32, lo: usize, loLen: i32, hi: usize, hiLen: i32, out: usize): i32 {
   let count = 0;
-  let w: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const start = load<i32>(at<i32>(offsets, i));
-    const len = load<i32>(at<i32>(offsets, i + 1)) - start;
-    const eq = len == needleLen && bytesEqual(bytes + <usize>start, needle, len);
-    if ((eq != ne) && (va == 0 || ((load<u8>(va + (<usize>i >>> 3)) >>> (<u32>i & 7)) & 1) != 0)) w |= <u64>1 << <u64>(i & 63);
-    if ((i & 63) == 63) {
-      store<u64>(out + (<usize>(i >>> 6) << 3), w);
-      count += <i32>popcnt(w);
-      w = 0;
+  const blocks = (n + 63) >>> 6;
+  for (let b = 0; b < blocks; b++) {
+    const whole = b < (n >>> 6);
+    let rest = whole ? word(va, b) & word(vb, b) : tailWord(va, n) & tailWord(vb, n);
+    let w: u64 = 0;
+    while (rest != 0) {
+      const j = <i32>ctz(rest);
+      rest &= rest - 1;
+      const i = (b << 6) + j;
+      const sa = load<i32>(at<i32>(oa, i));
+      const la = load<i32>(at<i32>(oa, i + 1)) - sa;
+      let pb = lo;
+      let lb = loLen;
+      if (!scalar) {
+        const sb = load<i32>(at<i32>(ob, i));
+        lb = load<i32>(at<i32>(ob, i + 1)) - sb;
+        pb = bb + <usize>sb;
+      }
+      if (cmpStr(op, ba + <usize>sa, la, pb, lb, hi, hiLen)) w |= <u64>1 << <u64>j;
+    }
+    if (whole) {
+      store<u64>(out + (<usize>b << 3), w);
+    } else {
+      const dst = out + (<usize>b << 3);
+      for (let k = 0; k < ((n & 63) + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
+    }
+    count += <i32>popcnt(w);
+  }
+  return count;
+}
+
+/** Folds op (and the operand shape) into the utf8 driver: one instantiation each. */
+function utf8ByOp(scalar: bool, op: i32, oa: usize, ba: usize, va: usize, ob: usize, bb: usize, vb: usize, n: i32, lo: usize, loLen: i32, hi: usize, hiLen: i32, out: usize): i32 {
+  if (scalar) {
+    switch (op) {
+      case CmpOp.EQ: return utf8Drive(CmpOp.EQ, true, oa, ba, va, 0, 0, 0, n, lo, loLen, 0, 0, out);
+      case CmpOp.NE: return utf8Drive(CmpOp.NE, true, oa, ba, va, 0, 0, 0, n, lo, loLen, 0, 0, out);
+      case CmpOp.LT: return utf8Drive(CmpOp.LT, true, oa, ba, va, 0, 0, 0, n, lo, loLen, 0, 0, out);
+      case CmpOp.LE: return utf8Drive(CmpOp.LE, true, oa, ba, va, 0, 0, 0, n, lo, loLen, 0, 0, out);
+      case CmpOp.GT: return utf8Drive(CmpOp.GT, true, oa, ba, va, 0, 0, 0, n, lo, loLen, 0, 0, out);
+      case CmpOp.GE: return utf8Drive(CmpOp.GE, true, oa, ba, va, 0, 0, 0, n, lo, loLen, 0, 0, out);
+      case CmpOp.BETWEEN: return utf8Drive(CmpOp.BETWEEN, true, oa, ba, va, 0, 0, 0, n, lo, loLen, hi, hiLen, out);
+      default: return -1;
     }
   }
-  const rem = n & 63;
-  if (rem != 0) {
-    const dst = out + (<usize>(n >>> 6) << 3);
-    for (let k = 0; k < (rem + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
+  switch (op) {
+    case CmpOp.EQ: return utf8Drive(CmpOp.EQ, false, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+    case CmpOp.NE: return utf8Drive(CmpOp.NE, false, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+    case CmpOp.LT: return utf8Drive(CmpOp.LT, false, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+    case CmpOp.LE: return utf8Drive(CmpOp.LE, false, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+    case CmpOp.GT: return utf8Drive(CmpOp.GT, false, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+    case CmpOp.GE: return utf8Drive(CmpOp.GE, false, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+    default: return -1;
+  }
+}
+
+/**
+ * compareUtf8Scalar(op, offsets, bytes, va, n, lo, loLen, hi, hiLen, out) → true count (−1: bad op).
+ * out[i] = s[i] op (lo, loLen); BETWEEN: lo ≤ s[i] ≤ hi. 0 where s[i] is null.
+ */
+export function compareUtf8Scalar(op: i32, offsets: usize, bytes: usize, va: usize, n: i32, lo: usize, loLen: i32, hi: usize, hiLen: i32, out: usize): i32 {
+  return utf8ByOp(true, op, offsets, bytes, va, 0, 0, 0, n, lo, loLen, hi, hiLen, out);
+}
+
+/** compareUtf8(op, offsets, bytes, va, n, needle, needleLen, out): compareUtf8Scalar without an upper bound. */
+export function compareUtf8(op: i32, offsets: usize, bytes: usize, va: usize, n: i32, needle: usize, needleLen: i32, out: usize): i32 {
+  if (op == CmpOp.BETWEEN) return -1;
+  return utf8ByOp(true, op, offsets, bytes, va, 0, 0, 0, n, needle, needleLen, 0, 0, out);
+}
+
+/** compareUtf8Columns(op, oa, ba, va, ob, bb, vb, n, out) → true count. out[i] = a[i] op b[i], 0 where either is null. */
+export function compareUtf8Columns(op: i32, oa: usize, ba: usize, va: usize, ob: usize, bb: usize, vb: usize, n: i32, out: usize): i32 {
+  return utf8ByOp(false, op, oa, ba, va, ob, bb, vb, n, 0, 0, 0, 0, out);
+}
+
+/**
+ * out[i] = bit(bits, codes[i]) where codes[i] is valid, else 0 (T: the code type). What a dictionary
+ * comparison needs: the predicate is evaluated once per dictionary entry into `bits`, then mapped
+ * through the codes. The host proves every valid code indexes the dictionary (or the dictionary is
+ * trusted as imported: codes are checked against its length on import).
+ */
+// @ts-ignore: decorator
+@inline function gatherDrive<T>(codes: usize, va: usize, n: i32, bits: usize, out: usize): i32 {
+  let count = 0;
+  const blocks = (n + 63) >>> 6;
+  for (let b = 0; b < blocks; b++) {
+    const whole = b < (n >>> 6);
+    let rest = whole ? word(va, b) : tailWord(va, n);
+    let w: u64 = 0;
+    while (rest != 0) {
+      const j = <i32>ctz(rest);
+      rest &= rest - 1;
+      const c = <usize>load<T>(at<T>(codes, (b << 6) + j));
+      w |= <u64>((load<u8>(bits + (c >>> 3)) >>> <u8>(c & 7)) & 1) << <u64>j;
+    }
+    if (whole) {
+      store<u64>(out + (<usize>b << 3), w);
+    } else {
+      const dst = out + (<usize>b << 3);
+      for (let k = 0; k < ((n & 63) + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
+    }
     count += <i32>popcnt(w);
   }
   return count;

@@ -21,17 +21,25 @@
  *     (`ne`: true). bigint scalars on float columns are converted with Number() (rounded).
  *   - temporal columns (date32/date64/timestamp) compare their stored integers: pass days / ms / the
  *     timestamp unit as a number or bigint.
- *   - dictionary columns: eq / ne with a string (looked up in the dictionary on the host, then the
- *     codes are compared); utf8 columns: eq / ne with a string (byte comparison in the kernel).
- * Column ∘ column needs the same type on both sides (cast first); bool ∘ bool comparisons are not
- * supported (use and / or / not).
+ *   - strings: utf8 and dictionary columns take every op (and between) against a string, and against
+ *     another utf8 or dictionary column. The order is byte-wise over the UTF-8 bytes (memcmp, then
+ *     the shorter string first) = code point order; for ASCII this is DuckDB's default collation
+ *     (and for any UTF-8, DuckDB's binary order). No locale, no case folding. A dictionary column
+ *     runs the predicate once per dictionary entry, then maps its codes to the entry's result
+ *     (kernel `gatherBits`); a dictionary against a utf8 column (or another dictionary) is
+ *     decoded to utf8 first (its strings gathered by code with `take`).
+ * Column ∘ column needs the same type on both sides (cast first; strings: utf8 / dictionary mix);
+ * bool ∘ bool comparisons are not supported (use and / or / not).
  */
 import { BoolOp, CmpOp } from '../../assembly/shared/codes.js';
 import { Column, DType, INT_RANGE, columnType, isNumericType, putScalar } from '../column.js';
-import { allocColumn, bitmapBytes, stringsOf } from '../column-alloc.js';
+import { allocColumn, bitmapBytes } from '../column-alloc.js';
 import { OutOfRangeError, UnknownOpError, UnsupportedTypeError } from '../errors.js';
 import type { ArenaScope } from '../memory/arena.js';
+import { min as aggMin, max as aggMax } from './aggregate.js';
+import { cast } from './cast.js';
 import { assertInMemory, assertSameContext, assertSameLength } from './check.js';
+import { take } from './filter.js';
 import { guard } from './module.js';
 import { SCRATCH_BYTES } from '../context.js';
 
@@ -222,51 +230,124 @@ function assertUtf8InMemory(opName: string, col: Column): void {
   if (first < 0 || last < first || col.values + last > limit) throw new OutOfRangeError(opName, 'string data end', col.values + last, limit);
 }
 
-/** utf8 column eq/ne a string. */
-function compareUtf8(opName: string, op: CmpOp, col: Column, s: string, opts: CompareOptions): Column {
+/** The bytes of the scalar string(s): in the scratch when they fit, else in `scope` (freed with the result). */
+function putStrings(col: Column, scope: ArenaScope, strs: readonly string[]): Array<{ at: number; len: number }> {
+  const enc = new TextEncoder();
+  const bytes = strs.map((x) => enc.encode(x));
+  const total = bytes.reduce((t, x) => t + x.length, 0);
+  let at = total <= SCRATCH_BYTES ? col.ctx.scratch : scope.alloc(total);
+  return bytes.map((x) => {
+    col.ctx.mem.u8.set(x, at);
+    const r = { at, len: x.length };
+    at += x.length;
+    return r;
+  });
+}
+
+/** utf8 column `op` a string (BETWEEN: lo ≤ s ≤ hi), byte-wise order. */
+function compareUtf8(opName: string, op: CmpOp, col: Column, lo: string, hi: string, opts: CompareOptions): Column {
   assertUtf8InMemory(opName, col);
   const n = col.length;
   const scope = opts.scope ?? col.scope;
   const keepNulls = !opts.nullAsFalse && col.validity !== 0;
   const { values, validity } = boolResult(col, scope, n, keepNulls);
-  const bytes = new TextEncoder().encode(s);
-  // The needle goes to the scratch when it fits, else into the result's scope (freed with it).
-  const needle = bytes.length <= SCRATCH_BYTES ? col.ctx.scratch : scope.alloc(bytes.length);
-  col.ctx.mem.u8.set(bytes, needle);
+  const [l, h] = putStrings(col, scope, op === CmpOp.BETWEEN ? [lo, hi] : [lo]);
   const { kernel } = col.ctx;
-  guard(opName, () => kernel.compareUtf8(op, col.offsets, col.values, col.validity, n, needle, bytes.length, values));
+  const r = guard(opName, () => kernel.compareUtf8Scalar(op, col.offsets, col.values, col.validity, n, l.at, l.len, h?.at ?? 0, h?.len ?? 0, values));
+  if (r < 0) throw new UnsupportedTypeError(opName, [col.label, 'string']);
   if (keepNulls) copyBitmap(col, opName, col.validity, validity, n);
   return finish(col, scope, n, values, validity, keepNulls ? col.nullCount : 0);
 }
 
-/** dictionary column eq/ne a string: find its code(s) on the host, compare the codes. */
-function compareDictionary(opName: string, op: CmpOp, col: Column, s: string, opts: CompareOptions): Column {
+/** The dictionary of a dictionary column, checked: in memory, and every valid code indexes it. */
+function checkedDictionary(opName: string, col: Column): Column {
   const dict = col.dictionary;
   if (dict === undefined) throw new UnsupportedTypeError(opName, [col.label], 'the dictionary column has no dictionary');
+  codeTypeName(col.type.dtype);
+  assertInMemory(opName, col);
   assertUtf8InMemory(opName, dict);
-  const codes: number[] = [];
-  const nullCodes: number[] = [];
-  stringsOf(dict).forEach((w, k) => {
-    if (w === s) codes.push(k);
-    else if (w === null) nullCodes.push(k);
-  });
-  const asCodes = new Column(col.ctx, col.scope, { type: columnType(codeTypeName(col.type.dtype)), length: col.length, values: col.values, validity: col.validity, nullCount: col.nullCount });
-  const { kernel } = col.ctx;
+  // gatherBits reads bit `code` of a per-entry bitmap: a code past the dictionary would read
+  // another allocation's bytes. Imported columns are checked already; this covers hand-built ones.
+  if (col.length > col.nullCount) {
+    const asCodes = codesOf(col);
+    const lo = aggMin(asCodes);
+    const hi = aggMax(asCodes);
+    if (Number(lo) < 0 || Number(hi) >= dict.length) throw new OutOfRangeError(opName, 'dictionary code', Number(Number(lo) < 0 ? lo : hi), dict.length);
+  }
+  return dict;
+}
+
+/** The codes of a dictionary column as a plain integer column (same buffers). */
+function codesOf(col: Column): Column {
+  return new Column(col.ctx, col.scope, { type: columnType(codeTypeName(col.type.dtype)), length: col.length, values: col.values, validity: col.validity, nullCount: col.nullCount });
+}
+
+/**
+ * dictionary column `op` string(s): the predicate runs once over the dictionary (SQL nulls: a null
+ * entry gives a null result), then `gatherBits` maps each row's code to its entry's bit — values,
+ * and validity when the dictionary has null entries. Repeated strings need nothing special.
+ */
+function compareDictionary(opName: string, op: CmpOp, col: Column, lo: string, hi: string, opts: CompareOptions): Column {
+  const dict = checkedDictionary(opName, col);
   const n = col.length;
-  const code = (c: number, kop: CmpOp, o: CompareOptions) => runPlan(opName, asCodes, { kind: 'kernel', op: kop, lo: c, hi: 0 }, o);
-  const into = (bop: BoolOp, dst: Column, src: Column) => guard(opName, () => kernel.bitmapLogic(bop, dst.values, 0, src.values, 0, n, dst.values, 0, 0));
-  const out = codes.length === 0 ? constResult(opName, col, op === CmpOp.NE, opts) : code(codes[0], op, opts);
-  // A dictionary may repeat a string (Arrow allows it): eq is the OR over its codes, ne the AND.
-  for (const c of codes.slice(1)) into(op === CmpOp.EQ ? BoolOp.OR : BoolOp.AND, out, code(c, op, { ...opts, scope: out.scope }));
-  if (nullCodes.length === 0) return out;
-  // Rows whose code points at a null dictionary entry are null rows: `keep` is true on rows that
-  // are valid and point at a non-null entry; it masks the values and is the result's validity.
-  const keep = code(nullCodes[0], CmpOp.NE, { scope: out.scope, nullAsFalse: true });
-  for (const c of nullCodes.slice(1)) into(BoolOp.AND, keep, code(c, CmpOp.NE, { scope: out.scope, nullAsFalse: true }));
-  into(BoolOp.AND, out, keep);
-  if (opts.nullAsFalse) return out;
-  const validCount = guard(opName, () => kernel.popcount(keep.values, 0, n));
-  return finish(col, out.scope, n, out.values, keep.values, n - validCount);
+  const scope = opts.scope ?? col.scope;
+  const { kernel } = col.ctx;
+  const tmp = col.ctx.scope();
+  try {
+    const perEntry = compareUtf8(opName, op, dict, lo, hi, { scope: tmp });
+    const nullEntries = perEntry.validity !== 0;
+    const keepNulls = !opts.nullAsFalse && (col.validity !== 0 || nullEntries);
+    const { values, validity } = boolResult(col, scope, n, keepNulls);
+    guard(opName, () => kernel.gatherBits(col.type.dtype, col.values, col.validity, n, perEntry.values, values));
+    let nulls = 0;
+    if (keepNulls) {
+      const valid = nullEntries
+        ? guard(opName, () => kernel.gatherBits(col.type.dtype, col.values, col.validity, n, perEntry.validity, validity))
+        : copyBitmap(col, opName, col.validity, validity, n);
+      nulls = n - valid;
+    }
+    return finish(col, scope, n, values, validity, nulls);
+  } finally {
+    tmp.close();
+  }
+}
+
+/** Two string columns (utf8 or dictionary, any mix): byte-wise order, SQL nulls. */
+function compareStrings(opName: string, op: CmpOp, a: Column, b: Column, opts: CompareOptions): Column {
+  const tmp = a.ctx.scope();
+  try {
+    const x = a.type.name === 'dictionary' ? decodeDictionary(opName, a, tmp) : a;
+    const y = b.type.name === 'dictionary' ? decodeDictionary(opName, b, tmp) : b;
+    assertUtf8InMemory(opName, x);
+    assertUtf8InMemory(opName, y);
+    const n = a.length;
+    const scope = opts.scope ?? a.scope;
+    const keepNulls = !opts.nullAsFalse && (x.validity !== 0 || y.validity !== 0);
+    const { values, validity } = boolResult(a, scope, n, keepNulls);
+    const { kernel } = a.ctx;
+    const r = guard(opName, () => kernel.compareUtf8Columns(op, x.offsets, x.values, x.validity, y.offsets, y.values, y.validity, n, values));
+    if (r < 0) throw new UnsupportedTypeError(opName, [a.label, b.label]);
+    let nulls = 0;
+    if (keepNulls) {
+      const va = x.validity !== 0 ? x.validity : y.validity;
+      const vb = y.validity !== 0 ? y.validity : x.validity;
+      nulls = n - guard(opName, () => kernel.bitmapLogic(BoolOp.AND, va, 0, vb, 0, n, validity, 0, 0));
+    }
+    return finish(a, scope, n, values, validity, nulls);
+  } finally {
+    tmp.close();
+  }
+}
+
+/**
+ * A dictionary column as the utf8 column it stands for (the dictionary gathered by the codes; a null
+ * code or a null entry is a null row), allocated in `scope`.
+ */
+export function decodeDictionary(opName: string, col: Column, scope: ArenaScope): Column {
+  const dict = checkedDictionary(opName, col);
+  const codes = codesOf(col);
+  const idx = col.type.dtype === DType.I32 ? codes : cast(codes, columnType('int32'), { scope });
+  return take(dict, idx, { scope });
 }
 
 const CODE_TYPES: Partial<Record<DType, 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'>> = {
@@ -294,6 +375,10 @@ export function compare(op: CompareOp, a: Column, b: Column | CompareScalar, opt
   const c = cmpOp(op);
   if (b instanceof Column) {
     assertSameContext(op, a, b);
+    if (isString(a) && isString(b)) {
+      assertSameLength(op, a, b);
+      return compareStrings(op, c, a, b, opts);
+    }
     if (!sameType(a, b) || !isNumericType(a.type)) throw new UnsupportedTypeError(op, [a.label, b.label]);
     assertSameLength(op, a, b);
     assertInMemory(op, a);
@@ -313,12 +398,7 @@ export function compare(op: CompareOp, a: Column, b: Column | CompareScalar, opt
     }
     return finish(a, scope, n, values, validity, nulls);
   }
-  if (typeof b === 'string') {
-    if (c !== CmpOp.EQ && c !== CmpOp.NE) throw new UnsupportedTypeError(op, [a.label, 'string'], 'strings support eq and ne');
-    if (a.type.name === 'utf8') return compareUtf8(op, c, a, b, opts);
-    if (a.type.name === 'dictionary') { assertInMemory(op, a); return compareDictionary(op, c, a, b, opts); }
-    throw new UnsupportedTypeError(op, [a.label, 'string']);
-  }
+  if (typeof b === 'string') return compareString(op, c, a, b, '', opts);
   const plan = planScalar(op, c, a, b, 0);
   assertInMemory(op, a);
   return runPlan(op, a, plan, opts);
@@ -331,8 +411,24 @@ export const le = (a: Column, b: Column | CompareScalar, opts?: CompareOptions):
 export const gt = (a: Column, b: Column | CompareScalar, opts?: CompareOptions): Column => compare('gt', a, b, opts);
 export const ge = (a: Column, b: Column | CompareScalar, opts?: CompareOptions): Column => compare('ge', a, b, opts);
 
-/** lo ≤ x ≤ hi (inclusive both ends); lo > hi gives false everywhere. Numeric / temporal columns. */
-export function between(col: Column, lo: number | bigint, hi: number | bigint, opts: CompareOptions = {}): Column {
+/** A utf8 or dictionary column `op` a string (BETWEEN: lo ≤ x ≤ hi). */
+function compareString(opName: string, op: CmpOp, a: Column, lo: string, hi: string, opts: CompareOptions): Column {
+  if (a.type.name === 'utf8') return compareUtf8(opName, op, a, lo, hi, opts);
+  if (a.type.name === 'dictionary') return compareDictionary(opName, op, a, lo, hi, opts);
+  throw new UnsupportedTypeError(opName, [a.label, 'string']);
+}
+
+const isString = (c: Column) => c.type.name === 'utf8' || c.type.name === 'dictionary';
+
+/**
+ * lo ≤ x ≤ hi (inclusive both ends); lo > hi gives false everywhere. Numeric / temporal columns with
+ * number / bigint bounds; utf8 / dictionary columns with string bounds (byte-wise order).
+ */
+export function between(col: Column, lo: number | bigint | string, hi: number | bigint | string, opts: CompareOptions = {}): Column {
+  if (typeof lo === 'string' || typeof hi === 'string') {
+    if (typeof lo !== 'string' || typeof hi !== 'string') throw new UnsupportedTypeError('between', [col.label, scalarLabel(lo), scalarLabel(hi)]);
+    return compareString('between', CmpOp.BETWEEN, col, lo, hi, opts);
+  }
   const plan = planScalar('between', CmpOp.BETWEEN, col, lo, hi);
   assertInMemory('between', col);
   return runPlan('between', col, plan, opts);

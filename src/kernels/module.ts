@@ -50,6 +50,9 @@ export interface KernelExports {
   compareColumns(op: number, dtype: number, a: number, va: number, b: number, vb: number, n: number, out: number): number;
   countCompare(op: number, dtype: number, a: number, va: number, n: number, scalars: number): number;
   compareUtf8(op: number, offsets: number, bytes: number, va: number, n: number, needle: number, needleLen: number, out: number): number;
+  compareUtf8Scalar(op: number, offsets: number, bytes: number, va: number, n: number, lo: number, loLen: number, hi: number, hiLen: number, out: number): number;
+  compareUtf8Columns(op: number, oa: number, ba: number, va: number, ob: number, bb: number, vb: number, n: number, out: number): number;
+  gatherBits(dtype: number, codes: number, va: number, n: number, bits: number, out: number): number;
   bitmapLogic(op: number, a: number, av: number, b: number, bv: number, n: number, out: number, outValid: number, counts: number): number;
   popcount(bits: number, valid: number, n: number): number;
   // filter (assembly/filter): rows or set bits written; −1 bad width; takeCheck: first bad position or −1.

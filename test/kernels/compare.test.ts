@@ -167,6 +167,65 @@ test('temporal columns compare their stored integers; timestamps need the same u
   scope.close();
 });
 
+/** Byte-wise order of two strings (what the kernels implement; DuckDB's binary collation). */
+const byteOrder = (x: string, y: string) => Buffer.compare(Buffer.from(x), Buffer.from(y));
+const HOLDS = { eq: (c: number) => c === 0, ne: (c: number) => c !== 0, lt: (c: number) => c < 0, le: (c: number) => c <= 0, gt: (c: number) => c > 0, ge: (c: number) => c >= 0 };
+const ORDER_ALPHABET = ['', 'a', 'ab', 'aB', 'b', 'é', 'e\u0301', 'Z', '日本', '🎉', '\uffff', 'abcdefgh', 'abcdefghij', 'abcdefghik', 'abcdefgi', 'x'.repeat(300), 'x'.repeat(301), 'x'.repeat(299) + 'y'];
+
+test('utf8 ordering: every op and between against strings, byte-wise (UTF-16 order differs: U+FFFF vs 🎉)', () => {
+  const r = rng(78);
+  const scope = ctx.scope();
+  // JS `<` compares UTF-16 units: '\uffff' > '🎉' there, but its UTF-8 bytes (ef bf bf) sort below 🎉's (f0 …).
+  assert.ok('\uffff' > '🎉' && byteOrder('\uffff', '🎉') < 0);
+  for (let n = 0; n <= 129; n += n < 20 ? 1 : 7) {
+    const strs = Array.from({ length: n }, () => (r() < 0.15 ? null : ORDER_ALPHABET[Math.floor(r() * ORDER_ALPHABET.length)]));
+    const col = columnFromStrings(ctx, scope, strs);
+    for (const s of ORDER_ALPHABET) {
+      for (const op of ['lt', 'le', 'gt', 'ge'] as const) {
+        const want = strs.map((x) => (x === null ? null : HOLDS[op](byteOrder(x, s))));
+        checkResult(cmp.compare(op, col, s), want, false, `utf8 n=${n} ${op} ${JSON.stringify(s.slice(0, 12))}`);
+        checkResult(cmp.compare(op, col, s, { nullAsFalse: true }), want, true, `utf8 n=${n} ${op} nullAsFalse`);
+        assert.is(cmp.countCompare(col, op, s), want.filter((w) => w === true).length);
+      }
+      const hi = ORDER_ALPHABET[Math.floor(r() * ORDER_ALPHABET.length)];
+      const want = strs.map((x) => (x === null ? null : byteOrder(x, s) >= 0 && byteOrder(x, hi) <= 0));
+      checkResult(cmp.between(col, s, hi), want, false, `utf8 n=${n} between ${JSON.stringify(s.slice(0, 8))} ${JSON.stringify(hi.slice(0, 8))}`);
+    }
+  }
+  scope.close();
+});
+
+test('strings column vs column: utf8/utf8, utf8/dictionary, dictionary/dictionary, every op, nulls both sides', () => {
+  const r = rng(79);
+  const scope = ctx.scope();
+  const words = ORDER_ALPHABET;
+  const dict = columnFromStrings(ctx, scope, [...words, null]);
+  const dict2 = columnFromStrings(ctx, scope, [...words].reverse());
+  for (let n = 0; n <= 129; n += n < 20 ? 1 : 9) {
+    const xs = Array.from({ length: n }, () => (r() < 0.15 ? null : words[Math.floor(r() * words.length)]));
+    // Codes into `dict`: some null rows, some rows pointing at its null entry.
+    const codes = Array.from({ length: n }, () => Math.floor(r() * (words.length + 1)));
+    const cvalid = codes.map(() => r() >= 0.1);
+    const ys = codes.map((c, i) => (cvalid[i] ? (c < words.length ? words[c] : null) : null));
+    const base = columnFromArray(ctx, scope, columnType('int16'), Int16Array.from(codes), cvalid);
+    const dcol = new Column(ctx, scope, { type: dictionaryType(DType.I16), length: n, values: base.values, validity: base.validity, nullCount: base.nullCount, dictionary: dict });
+    // The same strings as `xs` through a second, reversed dictionary with uint8 codes.
+    const rev = [...words].reverse();
+    const xb = columnFromArray(ctx, scope, columnType('uint8'), Uint8Array.from(xs, (x) => (x === null ? 0 : rev.indexOf(x))), xs.map((x) => x !== null));
+    const xdict = new Column(ctx, scope, { type: dictionaryType(DType.U8), length: n, values: xb.values, validity: xb.validity, nullCount: xb.nullCount, dictionary: dict2 });
+    const xutf = columnFromStrings(ctx, scope, xs);
+    const yutf = columnFromStrings(ctx, scope, ys);
+    for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+      const want = xs.map((x, i) => (x === null || ys[i] === null ? null : HOLDS[op](byteOrder(x, ys[i] as string))));
+      checkResult(cmp.compare(op, xutf, yutf), want, false, `utf8/utf8 n=${n} ${op}`);
+      checkResult(cmp.compare(op, xutf, dcol), want, false, `utf8/dict n=${n} ${op}`);
+      checkResult(cmp.compare(op, xdict, dcol), want, false, `dict/dict n=${n} ${op}`);
+      checkResult(cmp.compare(op, xdict, yutf, { nullAsFalse: true }), want, true, `dict/utf8 n=${n} ${op} nullAsFalse`);
+    }
+  }
+  scope.close();
+});
+
 test('utf8 eq/ne a string: empty strings, multi-byte UTF-8, nulls, long needles', () => {
   const r = rng(77);
   const scope = ctx.scope();
@@ -185,7 +244,7 @@ test('utf8 eq/ne a string: empty strings, multi-byte UTF-8, nulls, long needles'
   scope.close();
 });
 
-test('dictionary eq/ne a string: looked up on the host; missing and repeated dictionary entries', () => {
+test('dictionary vs a string: every op, missing and repeated dictionary entries, null entries', () => {
   const scope = ctx.scope();
   const dict = columnFromStrings(ctx, scope, ['red', 'green', '', 'blue', 'green', null]);
   const codes = [0, 1, 2, 3, 4, 5, 1, 0, 4, 3, 2];
@@ -194,16 +253,19 @@ test('dictionary eq/ne a string: looked up on the host; missing and repeated dic
     const base = columnFromArray(ctx, scope, { name: 'dictionary', dtype: dt }, C.from(codes), valid);
     const col = new Column(ctx, scope, { type: dictionaryType(dt), length: base.length, values: base.values, validity: base.validity, nullCount: base.nullCount, dictionary: dict });
     const words = ['red', 'green', '', 'blue', 'green', null];
+    const order = (x: string, y: string) => Buffer.compare(Buffer.from(x), Buffer.from(y));
+    const holds = { eq: (c: number) => c === 0, ne: (c: number) => c !== 0, lt: (c: number) => c < 0, le: (c: number) => c <= 0, gt: (c: number) => c > 0, ge: (c: number) => c >= 0 };
     for (const s of ['red', 'green', '', 'blue', 'purple']) {
-      for (const op of ['eq', 'ne'] as const) {
+      for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
         // Code 5 points at a null dictionary entry: those rows are null too.
-        const want = codes.map((c, i) => (!valid[i] || words[c] === null ? null : op === 'eq' ? words[c] === s : words[c] !== s));
+        const want = codes.map((c, i) => (!valid[i] || words[c] === null ? null : holds[op](order(words[c] as string, s))));
         checkResult(cmp.compare(op, col, s), want, false, `dict ${DType[dt]} ${op} '${s}'`);
         checkResult(cmp.compare(op, col, s, { nullAsFalse: true }), want, true, `dict ${DType[dt]} ${op} '${s}' nullAsFalse`);
         assert.is(cmp.countCompare(col, op, s), want.filter((w) => w === true).length);
       }
     }
-    assert.throws(() => cmp.lt(col, 'red'), (e: unknown) => e instanceof UnsupportedTypeError);
+    const want = codes.map((c, i) => (!valid[i] || words[c] === null ? null : order(words[c] as string, 'blue') >= 0 && order(words[c] as string, 'purple') <= 0));
+    checkResult(cmp.between(col, 'blue', 'purple'), want, false, `dict ${DType[dt]} between`);
   }
   scope.close();
 });
@@ -269,7 +331,7 @@ function guarded(bytes: number): { p: number; check: (where: string) => void } {
   };
 }
 
-test('canaries: compareScalar / compareColumns / countCompare / compareUtf8 / bitmapLogic write exactly ceil(n/8) bytes', () => {
+test('canaries: compareScalar / compareColumns / countCompare / compareUtf8* / gatherBits / bitmapLogic write exactly ceil(n/8) bytes', () => {
   const r = rng(31337);
   const scope = ctx.scope();
   const k = ctx.kernel;
@@ -296,6 +358,19 @@ test('canaries: compareScalar / compareColumns / countCompare / compareUtf8 / bi
     ctx.mem.u8.set([0x61, 0x62], ctx.scratch);
     k.compareUtf8(CmpOp.EQ, strs.offsets, strs.values, strs.validity, n, ctx.scratch, 2, g.p);
     g.check(`compareUtf8 n=${n}`);
+    for (const op of [CmpOp.LT, CmpOp.BETWEEN]) {
+      const u = guarded(nb);
+      k.compareUtf8Scalar(op, strs.offsets, strs.values, strs.validity, n, ctx.scratch, 1, ctx.scratch, 2, u.p);
+      u.check(`compareUtf8Scalar op=${op} n=${n}`);
+    }
+    const uc = guarded(nb);
+    k.compareUtf8Columns(CmpOp.GE, strs.offsets, strs.values, strs.validity, strs.offsets, strs.values, 0, n, uc.p);
+    uc.check(`compareUtf8Columns n=${n}`);
+    const codes = columnFromArray(ctx, scope, columnType('uint8'), Uint8Array.from({ length: n }, (_, i) => i & 7), randomValidity(n, r, 0.2));
+    const gb = guarded(nb);
+    ctx.mem.u8[ctx.scratch + 16] = 0b10110101;
+    k.gatherBits(DType.U8, codes.values, codes.validity, n, ctx.scratch + 16, gb.p);
+    gb.check(`gatherBits n=${n}`);
     const a = boolColumn(ctx, scope, Array.from({ length: n }, () => (r() < 0.2 ? null : r() < 0.5)));
     for (const op of [BoolOp.AND, BoolOp.OR, BoolOp.ANDNOT, BoolOp.NOT]) {
       const v = guarded(nb), m = guarded(nb);
@@ -353,7 +428,8 @@ test('bad input: mismatched lengths, type combos, unknown ops, non-bool logic in
   const boolShort = boolColumn(ctx, scope, Array(9).fill(true));
   rejects(scope, () => cmp.eq(i32, i32short), LengthMismatchError, /eq.*10 vs 9/);
   rejects(scope, () => cmp.lt(i32, f64), UnsupportedTypeError, /lt.*int32.*float64/);
-  rejects(scope, () => cmp.lt(str, 'a'), UnsupportedTypeError, /lt.*utf8.*string/);
+  rejects(scope, () => cmp.lt(str, i32short), UnsupportedTypeError, /lt.*utf8.*int32/);
+  rejects(scope, () => cmp.between(str, 'a', 2), UnsupportedTypeError, /between.*utf8.*string.*number/);
   rejects(scope, () => cmp.eq(str, 1), UnsupportedTypeError, /eq.*utf8.*number/);
   rejects(scope, () => cmp.eq(i32, 'a'), UnsupportedTypeError, /eq.*int32.*string/);
   rejects(scope, () => cmp.eq(bool, bool), UnsupportedTypeError, /eq.*bool/);
