@@ -3,7 +3,9 @@
  * iterating apache-arrow vectors (what a user holding an arrow-js Table writes), and a memcpy of the
  * same bytes (Float64Array.prototype.set) as the bandwidth reference.
  *
- * Env: BENCH_N (rows, default 10 000 000), BENCH_TIME (ms per task, default 1500).
+ * Env: BENCH_N (rows, default 10 000 000), BENCH_TIME (ms per task, default 1500), BENCH_CASES
+ * (comma-separated case-name prefixes to run, e.g. `groupby`; default all; a filtered run prints its
+ * table but does not overwrite bench/results/kernels.json).
  */
 import { makeVector } from 'apache-arrow';
 import { Context, columnFromArray, columnType, kernels } from '../src/index.js';
@@ -128,6 +130,8 @@ cases.push({
   },
 });
 
-const rows = await runCases('kernels', cases, { time: Number(process.env.BENCH_TIME ?? 1500) });
-writeResults('kernels', rows);
+const only = process.env.BENCH_CASES?.split(',').filter(Boolean);
+const picked = only ? cases.filter((c) => only.some((p) => c.name.startsWith(p))) : cases;
+const rows = await runCases('kernels', picked, { time: Number(process.env.BENCH_TIME ?? 1500) });
+if (!only) writeResults('kernels', rows);
 scope.close();
