@@ -15,24 +15,36 @@
  * Waker (any thread, right after publishing a task with a seq-cst push):
  *   P1  (the push)
  *   P2  if sleepers == 0: done       one load on the hot path while all workers are busy
+ *   P2' if searchers > 0: done       a worker in its spin phase will see the task (below)
  *   P3  find k with CAS park[k] 1→0 succeeding; sleepers −= 1; Atomics.notify(park[k])
  *
  * The CAS decides who clears a park word, so `sleepers` is decremented exactly once per parking,
  * by either the sleeper that gave up parking or the waker that woke it.
+ *
+ * P2' (searchers: workers between region.enterSpin and leaveSpin) is what makes a stream of tasks
+ * cost no futex call: a notify is a syscall (~10 µs of the waker's time on this VM) and the woken
+ * thread needs ~50 µs to run, while a searcher polls every queue within a microsecond. It is safe
+ * because every searcher looks at every queue once more *after* it leaves the spin phase: to park
+ * (S3), or — if it leaves holding a task — to pass remaining work on (`wakeOne` again, worker.ts).
+ * If P2' read searchers ≥ 1, some searcher's leaveSpin comes after that load, hence after P1, so
+ * its look sees the task (or sees it already taken). README.md, "Parking", has the whole argument.
  */
 export class Parking {
   readonly #w: Int32Array;
   readonly #sleepers: number;
+  readonly #searchers: number;
   readonly #parkWords: Int32Array;
   #next = 0;
 
   /**
-   * @param sleepersWord word index of the global sleepers count
-   * @param parkWords    word index of every worker's park word
+   * @param sleepersWord  word index of the global sleepers count
+   * @param searchersWord word index of the count of workers in their spin phase (region.ts)
+   * @param parkWords     word index of every worker's park word
    */
-  constructor(i32: Int32Array, sleepersWord: number, parkWords: Int32Array) {
+  constructor(i32: Int32Array, sleepersWord: number, searchersWord: number, parkWords: Int32Array) {
     this.#w = i32;
     this.#sleepers = sleepersWord;
+    this.#searchers = searchersWord;
     this.#parkWords = parkWords;
   }
 
@@ -59,10 +71,15 @@ export class Parking {
     return true;
   }
 
-  /** P2–P3: wakes one parked worker, if any. Cheap (one load) when nobody sleeps. */
+  /**
+   * P2–P3: wakes one parked worker, unless nobody sleeps or a searcher will find the task anyway.
+   * Cheap (one or two loads) in both of those cases.
+   */
   wakeOne(): boolean {
     const w = this.#w;
     if (Atomics.load(w, this.#sleepers) === 0) return false;
+    // P2', after P2: the sleepers load is the cheaper filter while every worker is busy.
+    if (Atomics.load(w, this.#searchers) !== 0) return false;
     const words = this.#parkWords;
     const n = words.length;
     // Round-robin start, so wake-ups spread over the workers (and their cores).

@@ -161,7 +161,7 @@ export class Region {
     this.stealers = this.#dequeBases.map((d) => new DequeStealer(i32, d));
     const parkWords = new Int32Array(this.config.workers);
     for (let i = 0; i < parkWords.length; i++) parkWords[i] = this.slotWord(i, S_PARK);
-    this.parking = new Parking(i32, h + W_SLEEPERS, parkWords);
+    this.parking = new Parking(i32, h + W_SLEEPERS, h + H_SPINNERS, parkWords);
   }
 
   /**

@@ -252,6 +252,46 @@ class Fifo<T> {
   }
 }
 
+const NO_OPTIONS: RunOptions = Object.freeze({});
+
+/**
+ * The Planner every plan gets: one object per Runtime (a job costs no planner allocation), aimed at
+ * the job being planned. Calls outside a plan (a planner kept past `plan`) throw.
+ */
+class JobPlanner implements Planner {
+  readonly morselRows: number;
+  readonly mem: SharedMemory;
+  readonly #ctx: Context;
+  target: Pending | null = null;
+
+  constructor(ctx: Context, morselRows: number) {
+    this.#ctx = ctx;
+    this.mem = ctx.mem;
+    this.morselRows = morselRows;
+  }
+
+  #job(): Pending {
+    if (this.target === null) throw new Error('a Planner is only valid inside its JobSpec.plan');
+    return this.target;
+  }
+
+  alloc(bytes: number): number {
+    const p = this.#job();
+    p.scope ??= this.#ctx.scope();
+    return p.scope.alloc(bytes);
+  }
+
+  calloc(bytes: number): number {
+    const p = this.#job();
+    p.scope ??= this.#ctx.scope();
+    return p.scope.calloc(bytes);
+  }
+
+  task(op: Op, fields?: TaskFields): void {
+    this.#job().roots.push({ op, fields });
+  }
+}
+
 export class Runtime {
   readonly ctx: Context;
   readonly region: Region;
@@ -277,6 +317,16 @@ export class Runtime {
   #helperDeque: DequeOwner | undefined;
   /** A root task `#submit` kept for `#help` to run first (−1: none). */
   #kept = -1;
+  /** This tick (synchronous stretch of this thread) already notified a worker (`#wake`). */
+  #tickWoke = false;
+  /** A wake-up was put off until the end of this tick (`#wake`). */
+  #wakeOwed = false;
+  /** `#endTick` is queued as a microtask. */
+  #tickQueued = false;
+  /** A short job was submitted in this tick: `#endTick` polls before it arms a waitAsync. */
+  #shortInTick = false;
+  /** Plans jobs (one object for all: valid only inside `plan`). */
+  readonly #planner: JobPlanner;
 
   private constructor(ctx: Context, ownsContext: boolean, scope: ArenaScope, region: Region, cores: number[], spinMicros: number) {
     this.ctx = ctx;
@@ -290,6 +340,7 @@ export class Runtime {
     this.#bySlot = new Array(region.config.jobCapacity).fill(null);
     for (let j = region.config.jobCapacity - 1; j >= 0; j--) this.#freeSlots.push(j);
     this.#spinMs = spinMicros / 1000;
+    this.#planner = new JobPlanner(ctx, this.morselRows);
     // The ref'd handle that keeps Node alive while a job is pending: a pending Atomics.waitAsync
     // alone does not. Ref'd only while jobs are in flight (ref/unref are cheap flag flips).
     this.#keepAlive = setInterval(noop, 2 ** 30);
@@ -352,7 +403,7 @@ export class Runtime {
   }
 
   /** Runs a job on the workers; resolves with its result, rejects with a typed error. */
-  run<R, S>(spec: JobSpec<R, S>, opts: RunOptions = {}): Promise<R> {
+  run<R, S>(spec: JobSpec<R, S>, opts: RunOptions = NO_OPTIONS): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (this.#closed) return reject(new RuntimeClosedError(spec.name));
       const { signal } = opts;
@@ -362,7 +413,7 @@ export class Runtime {
         signal, resolve: resolve as (v: unknown) => void, reject,
       };
       try {
-        p.state = spec.plan(this.#planner(p));
+        p.state = this.#plan(p);
       } catch (e) {
         p.scope?.close();
         return reject(e);
@@ -382,19 +433,18 @@ export class Runtime {
       const help = opts.help ?? false;
       if (this.#backlog.length > 0 || !this.#submit(p, help)) {
         this.#backlog.push(p);
+        this.#queueTick();
         return;
       }
       if (p.slot < 0) return; // nothing to run: already settled
-      if (help) this.#help();
-      if (spec.short && this.#inflightAsync === 1 && this.#spinMs > 0) {
-        // A tiny job alone in flight: a spinning worker finishes it within microseconds, far
-        // sooner than a waitAsync wake-up would arrive. Poll its done word briefly first.
-        const w = this.region.jobs.view;
-        const done = this.region.jobs.word(p.slot, J_DONE);
-        const until = performance.now() + this.#spinMs;
-        while (Atomics.load(w, done) === 0 && performance.now() < until);
+      if (help) {
+        this.#payWake(); // helping blocks this tick for a while: wake the workers first
+        this.#help();
       }
-      this.#arm();
+      // Completion is looked at once per tick, after the caller's synchronous code: a loop that
+      // submits 1000 jobs gets them all published before this thread polls or sleeps (#endTick).
+      if (spec.short) this.#shortInTick = true;
+      this.#queueTick();
     });
   }
 
@@ -410,7 +460,7 @@ export class Runtime {
       resolve: (v) => (result = { ok: true, v: v as R }), reject: (e) => (result = { ok: false, e }),
     };
     try {
-      p.state = spec.plan(this.#planner(p));
+      p.state = this.#plan(p);
     } catch (e) {
       p.scope?.close();
       throw e;
@@ -419,11 +469,13 @@ export class Runtime {
     // Wait for a job slot and descriptors (async jobs in flight free them as they finish).
     const help = opts.help ?? true;
     while (!this.#submit(p, help)) {
+      this.#payWake(); // no microtask runs while this thread blocks: pay owed wake-ups now
       this.#reapDead();
       Atomics.wait(w, this.region.completionsWord, Atomics.load(w, this.region.completionsWord), 1);
       this.#drain();
     }
     if (p.slot >= 0) {
+      this.#payWake();
       if (help) this.#help();
       const done = this.region.jobs.word(p.slot, J_DONE);
       // Bounded waits, so a worker that dies under us is noticed (its 'exit' event cannot be
@@ -479,23 +531,16 @@ export class Runtime {
 
   // ---- submission -------------------------------------------------------------------------------
 
-  #planner(p: Pending): Planner {
-    const rt = this;
-    return {
-      morselRows: rt.morselRows,
-      mem: rt.ctx.mem,
-      alloc(bytes) {
-        p.scope ??= rt.ctx.scope();
-        return p.scope.alloc(bytes);
-      },
-      calloc(bytes) {
-        p.scope ??= rt.ctx.scope();
-        return p.scope.calloc(bytes);
-      },
-      task(op, fields) {
-        p.roots.push({ op, fields });
-      },
-    };
+  /** Runs p's plan with the (shared) planner pointed at p; a plan that runs another job nests. */
+  #plan(p: Pending): unknown {
+    const pl = this.#planner;
+    const outer = pl.target;
+    pl.target = p;
+    try {
+      return p.spec.plan(pl);
+    } finally {
+      pl.target = outer;
+    }
   }
 
   /**
@@ -526,14 +571,19 @@ export class Runtime {
     }
     if (this.#freeSlots.length === 0) return false;
     const tasks = r.tasks;
-    const ids: number[] = [];
-    for (let i = 0; i < k; i++) {
-      const t = tasks.alloc();
-      if (t < 0) {
-        for (const u of ids) tasks.release(u);
-        return false;
+    // All descriptors first, or none. One root (the common case) needs no array.
+    const only = k === 1 ? tasks.alloc() : -1;
+    if (k === 1 && only < 0) return false;
+    const ids = k === 1 ? null : new Array<number>(k);
+    if (ids !== null) {
+      for (let i = 0; i < k; i++) {
+        const t = tasks.alloc();
+        if (t < 0) {
+          for (let u = 0; u < i; u++) tasks.release(ids[u]);
+          return false;
+        }
+        ids[i] = t;
       }
-      ids.push(t);
     }
     const slot = this.#freeSlots.pop()!;
     p.slot = slot;
@@ -541,7 +591,7 @@ export class Runtime {
     r.jobs.reset(slot, k, p.mode);
     const w = r.i32;
     for (let i = 0; i < k; i++) {
-      const t = ids[i];
+      const t = ids === null ? only : ids[i];
       const { op, fields } = p.roots[i];
       tasks.clear(t);
       const rec = tasks.word(t, 0);
@@ -559,15 +609,87 @@ export class Runtime {
         }
         this.#helperDeque ??= r.dequeOwner(r.helperIndex);
         if (this.#helperDeque.push(t)) {
-          r.parking.wakeOne();
+          this.#wake();
           continue;
         }
       }
       // Room is guaranteed (one slot per descriptor); a false would only be a stalled consumer.
       r.injector.pushWait(t);
-      r.parking.wakeOne();
+      this.#wake();
     }
     return true;
+  }
+
+  /**
+   * Wakes a worker for a task just published — at most one futex notify per tick of this thread.
+   * A burst of `run` calls (1000 tiny jobs in one loop) would otherwise pay a notify syscall
+   * (~10 µs here) for many of them: a woken worker soon finds nothing, parks, and is woken again.
+   * After this tick's first notify, later ones are owed and paid once at the end of the tick
+   * (`#endTick`), if work is still queued then; the woken worker passes on whatever it still sees
+   * (worker.ts). A task published in the meantime is not lost: the worker woken first, and every
+   * searcher, looks at every queue before it parks. `wakeOne` itself skips the notify when nobody
+   * sleeps or a worker is searching (park.ts P2'), and those calls cost two loads. Before this
+   * thread blocks (`runSync`, helping) it pays the debt (`#payWake`): no microtask runs then.
+   */
+  #wake(): void {
+    if (this.#tickWoke) {
+      this.#wakeOwed = true;
+      this.#queueTick();
+      return;
+    }
+    if (this.region.parking.wakeOne()) {
+      this.#tickWoke = true;
+      this.#queueTick();
+    }
+  }
+
+  /** Pays a wake-up `#wake` put off. Safe to call early and twice. */
+  #payWake(): void {
+    if (!this.#wakeOwed) return;
+    this.#wakeOwed = false;
+    if (this.region.hasWork()) this.region.parking.wakeOne();
+  }
+
+  #queueTick(): void {
+    if (this.#tickQueued) return;
+    this.#tickQueued = true;
+    queueMicrotask(this.#endTick);
+  }
+
+  /**
+   * The end of a tick in which jobs were submitted (a microtask): pays an owed wake-up, polls for
+   * short jobs, then makes sure one waitAsync is armed while async jobs are in flight.
+   *
+   * Polling: if a job marked `short` was submitted in this tick, spin on the completions word for
+   * up to spinMicros, draining whatever completes, until nothing is in flight. A searching worker
+   * finishes a no-op within microseconds, far sooner than a waitAsync wake-up arrives (~15 µs at
+   * best, ~50 µs typical here), and the one spin covers every job of the tick: 1000 tiny jobs
+   * submitted in a loop are mostly done by the time the loop ends.
+   */
+  readonly #endTick = (): void => {
+    this.#tickQueued = false;
+    this.#tickWoke = false;
+    this.#payWake();
+    if (this.#shortInTick) {
+      this.#shortInTick = false;
+      if (this.#spinMs > 0 && !this.#closed) this.#poll();
+    }
+    this.#arm();
+  };
+
+  #poll(): void {
+    const w = this.region.i32;
+    const cw = this.region.completionsWord;
+    const until = performance.now() + this.#spinMs;
+    let seen = Atomics.load(w, cw);
+    this.#drain();
+    while (this.#inflightAsync > 0) {
+      const now = Atomics.load(w, cw);
+      if (now !== seen) {
+        seen = now;
+        this.#drain();
+      } else if (performance.now() >= until) break;
+    }
   }
 
   /** Arms one waitAsync on the completions word (while async jobs are in flight). */
@@ -721,7 +843,10 @@ export class Runtime {
       r.finishTask(t);
     }
     if (Atomics.load(w, r.slotWord(i, S_PARK)) === 1) r.parking.wake(i);
+    // If it died searching, producers may have skipped wake-ups on its account (park.ts P2'):
+    // give its count back, then pass on whatever is queued.
     r.undoSpin(i);
+    if (r.hasWork()) r.parking.wakeOne();
     this.#closeScratch(i);
   }
 

@@ -5,8 +5,15 @@
  *
  *   find work: own deque (pop) → injector (pop) → steal from a random victim
  *   found      run it (exec.ts), look again at once
- *   none       spin for spinMicros (only the first spinner; others give up at once), then park
- *              on our own word (park.ts) until a producer wakes us or shutdown
+ *   none       search (spin) for a while, then park on our own word (park.ts) until a producer
+ *              wakes us or shutdown. The first searcher searches spinMicros; a later one searches
+ *              as long as its last busy stretch lasted, capped at spinMicros — so after a big job
+ *              every worker stays hot for the next one (back-to-back jobs start within a
+ *              microsecond instead of a futex wake-up, ~50 µs), while a stream of tiny tasks keeps
+ *              one searcher and leaves the other cores to the submitting thread.
+ *   idle→busy  a worker that leaves its spin phase or its park with a task in hand passes on
+ *              any work it still sees (wakes a sleeper): producers skip the wake-up while
+ *              someone searches (park.ts P2'), so this hand-off is what spreads a burst.
  *
  * A replacement for a dead worker starts here with the same index: it takes over the dead
  * worker's deque (tasks still in it were stealable all along, and are now ours again to pop).
@@ -104,28 +111,47 @@ const hasWork = () => region.shutdown || region.hasWork();
 Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.READY);
 parentPort!.postMessage({ ready: me, pinned });
 
+/** When the current busy stretch began (the first task after a search came up empty). */
+let busySince = 0;
+/** True from the first task after an empty search until the next empty search. */
+let busy = false;
+
 for (;;) {
   // Shutdown is honoured between tasks: close() must not wait for queued work to drain.
   if (region.shutdown) break;
+  // Searching from the end of the last task on, not only once a look came up empty: a submitter
+  // that publishes right after our last task finished (a job awaited one at a time) must see a
+  // searcher and skip its futex notify (park.ts P2'). Costs two atomic adds per task.
+  const others = region.enterSpin(me);
   let t = findWork();
   if (t < 0) {
-    // Spin phase: the first spinner keeps looking for spinMicros; later ones only once more.
-    const others = region.enterSpin(me);
-    const until = performance.now() + (others === 0 ? spinMs : 0);
+    // How long to search: the first searcher spinMicros (a lone tiny job finds it hot); a later
+    // one as long as it was just busy, capped — hot after real work, soon parked after tiny tasks.
+    const now = performance.now();
+    const busyFor = busy ? now - busySince : 0;
+    busy = false;
+    const until = now + (others === 0 ? spinMs : Math.min(spinMs, busyFor));
     do {
       if (region.shutdown) break;
       t = findWork();
     } while (t < 0 && performance.now() < until);
-    region.leaveSpin(me);
   }
-  if (t >= 0) {
-    if (region.tasks.get(t, T_OP) === Op.DIE_UNCLAIMED) process.exit(71); // tests: die holding t, before run
-    exec.run(t);
+  region.leaveSpin(me);
+  if (t < 0) {
+    if (region.shutdown) break;
+    if (parking.park(me, hasWork)) Atomics.add(w, parksWord, 1);
     continue;
   }
-  if (region.shutdown) break;
-  if (parking.park(me, hasWork)) Atomics.add(w, parksWord, 1);
-  if (region.shutdown) break;
+  // A task in hand, after leaveSpin: the other half of park.ts P2'. Work still visible may have
+  // been published without a wake-up (we were searching): pass it on. wakeOne costs two loads
+  // when another worker searches or nobody sleeps.
+  if (region.hasWork()) parking.wakeOne();
+  if (!busy) {
+    busy = true;
+    busySince = performance.now();
+  }
+  if (region.tasks.get(t, T_OP) === Op.DIE_UNCLAIMED) process.exit(71); // tests: die holding t, before run
+  exec.run(t);
 }
 Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.STOPPED);
 // Returning ends the thread: nothing else keeps its event loop alive.
