@@ -17,3 +17,4 @@ export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFix
 export { hashColumn, hashFold32 } from './hash/index';
 export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, groupFinish } from './groupby/index';
 export { fusedSlots, fusedMaskSlots, fusedGroupSums } from './fused/index';
+export { csvScan, csvParse } from './csv/index';

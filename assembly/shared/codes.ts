@@ -92,3 +92,13 @@ export enum ScaleMode {
   MULTIPLY = 0,
   DIVIDE = 1,
 }
+
+/**
+ * CSV column kinds (assembly/csv) that are not a DType: ints, floats and BOOL use their DType code.
+ */
+export enum CsvKind {
+  /** YYYY-MM-DD → days since the epoch (i32). */
+  DATE32 = 16,
+  /** offsets (i32 × (n + 1)) + bytes. */
+  UTF8 = 32,
+}

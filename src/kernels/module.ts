@@ -82,6 +82,9 @@ export interface KernelExports {
   fusedSlots(dtype: number, keys: number, validity: number, n: number, minAt: number, card: number, stride: number, out: number, first: number): number;
   fusedMaskSlots(slots: number, sel: number, n: number, dead: number): number;
   fusedGroupSums(slots: number, n: number, nslots: number, cols: number, ncols: number, acc: number): void;
+  // csv (assembly/csv): scan → rows, −1 hand the window back, −2 pos too small; parse → 0 done, 1 a field for the host (out: column, row).
+  csvScan(text: number, len: number, delim: number, ncols: number, final: number, pos: number, cap: number, sizes: number, out: number): number;
+  csvParse(text: number, pos: number, ncols: number, n: number, cols: number, out: number): number;
   [name: string]: unknown;
 }
 

@@ -39,12 +39,14 @@ import { Column, byteWidth, columnType, type ColumnType, type TypeName } from '.
 import { allocColumn } from '../../column-alloc.js';
 import type { Context } from '../../context.js';
 import { AetherError, InvalidOptionError } from '../../errors.js';
+import { guard } from '../../kernels/module.js';
 import type { ArenaScope } from '../../memory/arena.js';
 import type { Schema } from '../expr.js';
 import { FileFormatError } from './ipc.js';
 import {
   FLAG_ESCAPED, ParseError, RowError, Tokens, dataBytesOf, inferColumn, latin1, parseColumn, tokenize, type CsvType,
 } from './csv-parse.js';
+import { COL_BYTES, describeColumns, kindOf, nullsOf, parseWindow, scanWindow, type CsvKernel } from './csv-kernel.js';
 
 export type { CsvType };
 
@@ -309,6 +311,13 @@ export class CsvReader {
   #headerNames: string[] | undefined;
   /** Rows tokenized by open() (the inference sample), handed out first. */
   #pending = false;
+  /** The kernel path's window buffers (see #kernelWindow); a scope of their own, closed with the reader. */
+  #scratch: ArenaScope | undefined;
+  #text = { at: 0, bytes: 0 };
+  #pos = { at: 0, bytes: 0 };
+  #small = 0;
+  /** pos entries per window byte seen so far (sizes the next window's pos buffer). */
+  #density = 1 / 4;
 
   private constructor(ctx: Context, d: Dialect, src: ChunkReader) {
     this.#ctx = ctx;
@@ -518,8 +527,16 @@ export class CsvReader {
         if (this.#src.pos >= this.#src.limit && this.#src.final) break;
         await this.#src.fill();
         const src = this.#src;
-        const cut = threads > 0 ? rowCut(src.buf, src.pos, src.limit, src.final) : -1;
-        if (cut > src.pos) {
+        const useKernel = this.#kernelReady();
+        const cut = threads > 0 || useKernel ? rowCut(src.buf, src.pos, src.limit, src.final) : -1;
+        if (cut > src.pos && useKernel) {
+          const b = this.#kernelWindow(scopeFor, cut);
+          if (b) {
+            yield b;
+            continue;
+          }
+          // Handed back: the JS path below reads this window (and throws its errors).
+        } else if (cut > src.pos) {
           // A window of whole rows to a worker; its bytes are copied out (the reader reuses its buffer).
           // (A Buffer's slice() is a view: copy into a fresh ArrayBuffer, which the transfer detaches.)
           const bytes = new Uint8Array(cut - src.pos);
@@ -544,12 +561,87 @@ export class CsvReader {
       }
       yield* drain();
     } finally {
+      this.#releaseScratch();
       await this.#src.close();
     }
   }
 
   async close(): Promise<void> {
+    this.#releaseScratch();
     await this.#src.close();
+  }
+
+  #releaseScratch(): void {
+    this.#scratch?.close();
+    this.#scratch = undefined;
+    this.#text = { at: 0, bytes: 0 };
+    this.#pos = { at: 0, bytes: 0 };
+    this.#small = 0;
+  }
+
+  /** Whether windows go through the CSV kernel: every column has a kernel kind and the build has it. */
+  #kernelReady(): boolean {
+    if (process.env.AETHERFLOW_CSV_KERNEL === '0') return false;
+    const k = this.#ctx.kernel as unknown as Partial<CsvKernel>;
+    return typeof k.csvScan === 'function' && this.#layout!.csvTypes.every((t) => kindOf(t) !== undefined);
+  }
+
+  /** A buffer of at least `bytes` in the scratch scope (reused while big enough). */
+  #grow(buf: { at: number; bytes: number }, bytes: number): void {
+    if (buf.bytes >= bytes) return;
+    this.#scratch ??= this.#ctx.scope();
+    buf.bytes = Math.max(bytes, Math.ceil(buf.bytes * 1.5));
+    buf.at = this.#scratch.alloc(buf.bytes);
+  }
+
+  /**
+   * The whole rows src.buf[src.pos, cut) through the CSV kernel (assembly/csv): copy them into the
+   * arena, scan (field positions), allocate the columns in the batch's scope, parse. Returns null
+   * when the kernel hands the window back (odd input, a bad value): the caller reads it with the
+   * JS path, which gives the same values or the same error.
+   */
+  #kernelWindow(scopeFor: () => ArenaScope, cut: number): Batch | null {
+    const ctx = this.#ctx;
+    const k = ctx.kernel as unknown as CsvKernel;
+    const src = this.#src;
+    const { names, csvTypes, schema } = this.#layout!;
+    const ncols = names.length;
+    const len = cut - src.pos;
+    // +64: the kernel's 64-byte blocks stop before the end, but bool parsing reads 4 bytes at a field.
+    this.#grow(this.#text, len + 64);
+    if (!this.#small) {
+      this.#scratch ??= ctx.scope();
+      this.#small = this.#scratch.alloc(ncols * (4 + COL_BYTES) + 128);
+    }
+    const sizes = this.#small, cols = sizes + ((ncols * 4 + 63) & ~63), out = cols + ncols * COL_BYTES, spare = out + 64;
+    ctx.mem.u8.set(src.buf.subarray(src.pos, cut), this.#text.at);
+    let scan;
+    for (;;) {
+      const cap = Math.ceil(len * this.#density) + 1024;
+      this.#grow(this.#pos, cap * 4);
+      scan = guard('csvScan', () => scanWindow(k, ctx.mem, this.#text.at, len, this.#d.delim, ncols, src.final && cut === src.limit, this.#pos.at, this.#pos.bytes >>> 2, sizes, out));
+      if (scan !== 'capacity') break;
+      this.#density *= 2;
+    }
+    if (scan === 'redo' || scan.rows === 0) return null;
+    const n = scan.rows;
+    this.#density = Math.max(this.#density, (n * ncols + 1) / len);
+    const scope = scopeFor();
+    const i32 = ctx.mem.i32;
+    const alloc = names.map((name, j) => allocColumn(ctx, scope, schema.get(name)!, n, {
+      validity: true, dataBytes: csvTypes[j] === 'utf8' ? i32[(sizes >>> 2) + j] : 0, name,
+    }));
+    describeColumns(ctx.mem, cols, csvTypes, alloc, n);
+    if (!guard('csvParse', () => parseWindow(k, ctx.mem, this.#text.at, len, this.#pos.at, ncols, n, cols, out, csvTypes, spare))) return null;
+    const columns: Array<[string, Column]> = alloc.map((c, j) => {
+      const nulls = nullsOf(ctx.mem, cols, j);
+      return [names[j], new Column(ctx, scope, {
+        type: c.type, length: n, values: c.values, offsets: c.offsets, validity: nulls > 0 ? c.validity : 0, nullCount: nulls, name: names[j],
+      })];
+    });
+    src.pos = cut;
+    this.#line += scan.lines;
+    return new Batch(columns, n);
   }
 }
 
