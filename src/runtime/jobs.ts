@@ -15,7 +15,9 @@
  *   +24  mode     how to report completion: 0 sync (done word only), 1 async (also the done ring)
  *   +28  gen      bumped each time the slot is reused (diagnostics)
  *   +32  failWorker  index of the worker the failure happened on
- *   +36  …        reserved up to +64
+ *   +36  short    1 = every task of the job runs within microseconds (JobSpec.short): a worker
+ *                 runs it without leaving its search phase (worker.ts, park.ts P2')
+ *   +40  …        reserved up to +64
  *   +64  message  up to MSG_BYTES of UTF-8 (the trap text), written by the failing thread
  *
  * Counting protocol (why completion is seen exactly once, and never early):
@@ -35,7 +37,7 @@ export const JOB_BYTES = 256;
 export const JOB_WORDS = 64;
 export const MSG_BYTES = JOB_BYTES - 64;
 export const J_DONE = 0, J_PENDING = 1, J_STATUS = 2, J_CANCEL = 3, J_FAIL_OP = 4, J_MSG_LEN = 5, J_MODE = 6, J_GEN = 7;
-export const J_FAIL_WORKER = 8;
+export const J_FAIL_WORKER = 8, J_SHORT = 9;
 const MSG_OFFSET = 64;
 
 export enum Status {
@@ -94,9 +96,10 @@ export class JobTable {
   }
 
   /** Readies slot j for a new job with `pending` root tasks (submitter only, before publishing). */
-  reset(j: number, pending: number, mode: Mode): void {
+  reset(j: number, pending: number, mode: Mode, short = false): void {
     const w = this.#w;
     const r = this.#base + j * JOB_WORDS;
+    w[r + J_SHORT] = short ? 1 : 0;
     w[r + J_STATUS] = 0;
     w[r + J_CANCEL] = 0;
     w[r + J_FAIL_OP] = 0;
@@ -107,6 +110,12 @@ export class JobTable {
     // Seq-cst, after the plain resets: the first task push (also seq-cst) comes after it in this
     // thread, so a worker that sees the task sees the whole reset record.
     Atomics.store(w, r + J_DONE, 0);
+  }
+
+  /** True when job j was submitted as short (its tasks take microseconds). A plain read: the
+   *  word is written before the job's tasks are published, and read only by their runners. */
+  isShort(j: number): boolean {
+    return this.#w[this.#base + j * JOB_WORDS + J_SHORT] === 1;
   }
 
   /** True when the job should run no more morsels: cancelled, or already failed. */

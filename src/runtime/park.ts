@@ -71,6 +71,11 @@ export class Parking {
     return true;
   }
 
+  /** P2 and P2': true when a task just published needs a wake-up (someone sleeps, nobody searches). */
+  wanted(): boolean {
+    return Atomics.load(this.#w, this.#sleepers) !== 0 && Atomics.load(this.#w, this.#searchers) === 0;
+  }
+
   /**
    * P2–P3: wakes one parked worker, unless nobody sleeps or a searcher will find the task anyway.
    * Cheap (one or two loads) in both of those cases.

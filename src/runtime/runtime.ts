@@ -253,6 +253,13 @@ class Fifo<T> {
 }
 
 const NO_OPTIONS: RunOptions = Object.freeze({});
+/**
+ * What the submitter's end-of-tick poll allows a short job (µs): a no-op takes ~1 µs of a worker,
+ * so a tick of n short jobs is polled for up to n × this (and at least spinMicros).
+ */
+const SHORT_JOB_MICROS = 2;
+/** The least time between two futex notifies from the submitting thread (`#wake`), ms. */
+const WAKE_GAP_MS = 0.1;
 
 /**
  * The Planner every plan gets: one object per Runtime (a job costs no planner allocation), aimed at
@@ -317,14 +324,14 @@ export class Runtime {
   #helperDeque: DequeOwner | undefined;
   /** A root task `#submit` kept for `#help` to run first (−1: none). */
   #kept = -1;
-  /** This tick (synchronous stretch of this thread) already notified a worker (`#wake`). */
-  #tickWoke = false;
-  /** A wake-up was put off until the end of this tick (`#wake`). */
+  /** When this thread last notified a worker (`#wake`), performance.now() ms. */
+  #wokeAt = -Infinity;
+  /** A wake-up was put off (`#wake`). */
   #wakeOwed = false;
   /** `#endTick` is queued as a microtask. */
   #tickQueued = false;
-  /** A short job was submitted in this tick: `#endTick` polls before it arms a waitAsync. */
-  #shortInTick = false;
+  /** Short jobs submitted in this tick: `#endTick` polls for them before it arms a waitAsync. */
+  #shortInTick = 0;
   /** Plans jobs (one object for all: valid only inside `plan`). */
   readonly #planner: JobPlanner;
 
@@ -443,7 +450,7 @@ export class Runtime {
       }
       // Completion is looked at once per tick, after the caller's synchronous code: a loop that
       // submits 1000 jobs gets them all published before this thread polls or sleeps (#endTick).
-      if (spec.short) this.#shortInTick = true;
+      if (spec.short) this.#shortInTick++;
       this.#queueTick();
     });
   }
@@ -588,7 +595,7 @@ export class Runtime {
     const slot = this.#freeSlots.pop()!;
     p.slot = slot;
     this.#bySlot[slot] = p;
-    r.jobs.reset(slot, k, p.mode);
+    r.jobs.reset(slot, k, p.mode, p.spec.short === true);
     const w = r.i32;
     for (let i = 0; i < k; i++) {
       const t = ids === null ? only : ids[i];
@@ -621,33 +628,34 @@ export class Runtime {
   }
 
   /**
-   * Wakes a worker for a task just published — at most one futex notify per tick of this thread.
-   * A burst of `run` calls (1000 tiny jobs in one loop) would otherwise pay a notify syscall
-   * (~10 µs here) for many of them: a woken worker soon finds nothing, parks, and is woken again.
-   * After this tick's first notify, later ones are owed and paid once at the end of the tick
-   * (`#endTick`), if work is still queued then; the woken worker passes on whatever it still sees
-   * (worker.ts). A task published in the meantime is not lost: the worker woken first, and every
-   * searcher, looks at every queue before it parks. `wakeOne` itself skips the notify when nobody
-   * sleeps or a worker is searching (park.ts P2'), and those calls cost two loads. Before this
-   * thread blocks (`runSync`, helping) it pays the debt (`#payWake`): no microtask runs then.
+   * Wakes a worker for a task just published — at most one futex notify per WAKE_GAP_MS from this
+   * thread. A notify is a syscall (~10 µs here); in a burst of `run` calls a woken worker that
+   * finds nothing soon parks again, and waking it for every push would cost the submitter more
+   * than the jobs. A wake-up refused by the gap is owed: paid by the next push after the gap or at
+   * the end of this tick (`#endTick`), whichever comes first, if work is still queued then; the
+   * woken worker passes on whatever it still sees (worker.ts). A task published in the meantime is
+   * not lost: every awake worker, and every searcher, looks at every queue before it parks. No
+   * notify at all when nobody sleeps or a worker is searching (park.ts P2'): those calls cost two
+   * loads. Before this thread blocks (`runSync`, helping) it pays the debt (`#payWake`).
    */
   #wake(): void {
-    if (this.#tickWoke) {
+    const parking = this.region.parking;
+    if (!parking.wanted()) return;
+    const now = performance.now();
+    if (now - this.#wokeAt < WAKE_GAP_MS) {
       this.#wakeOwed = true;
       this.#queueTick();
       return;
     }
-    if (this.region.parking.wakeOne()) {
-      this.#tickWoke = true;
-      this.#queueTick();
-    }
+    this.#wakeOwed = false;
+    if (parking.wakeOne()) this.#wokeAt = now;
   }
 
   /** Pays a wake-up `#wake` put off. Safe to call early and twice. */
   #payWake(): void {
     if (!this.#wakeOwed) return;
     this.#wakeOwed = false;
-    if (this.region.hasWork()) this.region.parking.wakeOne();
+    if (this.region.hasWork() && this.region.parking.wakeOne()) this.#wokeAt = performance.now();
   }
 
   #queueTick(): void {
@@ -660,35 +668,42 @@ export class Runtime {
    * The end of a tick in which jobs were submitted (a microtask): pays an owed wake-up, polls for
    * short jobs, then makes sure one waitAsync is armed while async jobs are in flight.
    *
-   * Polling: if a job marked `short` was submitted in this tick, spin on the completions word for
-   * up to spinMicros, draining whatever completes, until nothing is in flight. A searching worker
-   * finishes a no-op within microseconds, far sooner than a waitAsync wake-up arrives (~15 µs at
-   * best, ~50 µs typical here), and the one spin covers every job of the tick: 1000 tiny jobs
-   * submitted in a loop are mostly done by the time the loop ends.
+   * Polling: if jobs marked `short` were submitted in this tick, spin on the completions word,
+   * draining whatever completes, until nothing is in flight — or spinMicros pass without a
+   * completion, or the tick's short jobs have had `SHORT_JOB_MICROS` each. A searching worker
+   * finishes a no-op within a microsecond, far sooner than a waitAsync wake-up arrives (~15 µs at
+   * best, ~50 µs typical here), and one spin covers every job of the tick: the completions of
+   * 1000 tiny jobs submitted in a loop stream in while we poll, and are settled in one go.
    */
   readonly #endTick = (): void => {
     this.#tickQueued = false;
-    this.#tickWoke = false;
     this.#payWake();
-    if (this.#shortInTick) {
-      this.#shortInTick = false;
-      if (this.#spinMs > 0 && !this.#closed) this.#poll();
+    const short = this.#shortInTick;
+    if (short > 0) {
+      this.#shortInTick = 0;
+      if (this.#spinMs > 0 && !this.#closed) this.#poll(Math.max(this.#spinMs, (short * SHORT_JOB_MICROS) / 1000));
     }
     this.#arm();
   };
 
-  #poll(): void {
+  /** Spins for completions (see `#endTick`): at most `capMs` in all, `spinMs` without progress. */
+  #poll(capMs: number): void {
     const w = this.region.i32;
     const cw = this.region.completionsWord;
-    const until = performance.now() + this.#spinMs;
+    const start = performance.now();
+    let idleUntil = start + this.#spinMs;
+    const until = start + capMs;
     let seen = Atomics.load(w, cw);
     this.#drain();
     while (this.#inflightAsync > 0) {
-      const now = Atomics.load(w, cw);
-      if (now !== seen) {
-        seen = now;
+      const c = Atomics.load(w, cw);
+      if (c !== seen) {
+        seen = c;
         this.#drain();
-      } else if (performance.now() >= until) break;
+        const now = performance.now();
+        if (now >= until) break;
+        idleUntil = Math.min(until, now + this.#spinMs);
+      } else if (performance.now() >= idleUntil) break;
     }
   }
 

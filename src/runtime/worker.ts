@@ -26,7 +26,7 @@ import { pinThread } from './native.js';
 import { RING_EMPTY } from './ring.js';
 import { Op } from './ops.js';
 import { Region, S_CORE, S_PARKS, S_SCRATCH, S_STATE, S_STEALS, WorkerState } from './region.js';
-import { T_OP } from './tasks.js';
+import { T_JOB, T_OP } from './tasks.js';
 
 export interface WorkerInit {
   memory: WebAssembly.Memory;
@@ -115,14 +115,21 @@ parentPort!.postMessage({ ready: me, pinned });
 let busySince = 0;
 /** True from the first task after an empty search until the next empty search. */
 let busy = false;
+/** Between enterSpin and leaveSpin: counted as a searcher (park.ts P2'). */
+let searching = false;
+/** Searchers already there when we began searching (the first one searches longest). */
+let others = 0;
 
 for (;;) {
   // Shutdown is honoured between tasks: close() must not wait for queued work to drain.
   if (region.shutdown) break;
   // Searching from the end of the last task on, not only once a look came up empty: a submitter
   // that publishes right after our last task finished (a job awaited one at a time) must see a
-  // searcher and skip its futex notify (park.ts P2'). Costs two atomic adds per task.
-  const others = region.enterSpin(me);
+  // searcher and skip its futex notify (park.ts P2').
+  if (!searching) {
+    others = region.enterSpin(me);
+    searching = true;
+  }
   let t = findWork();
   if (t < 0) {
     // How long to search: the first searcher spinMicros (a lone tiny job finds it hot); a later
@@ -136,16 +143,24 @@ for (;;) {
       t = findWork();
     } while (t < 0 && performance.now() < until);
   }
-  region.leaveSpin(me);
   if (t < 0) {
+    region.leaveSpin(me);
+    searching = false;
     if (region.shutdown) break;
     if (parking.park(me, hasWork)) Atomics.add(w, parksWord, 1);
     continue;
   }
-  // A task in hand, after leaveSpin: the other half of park.ts P2'. Work still visible may have
-  // been published without a wake-up (we were searching): pass it on. wakeOne costs two loads
-  // when another worker searches or nobody sleeps.
-  if (region.hasWork()) parking.wakeOne();
+  // A task of a short job (a no-op, microseconds) runs *inside* the search: we stay counted as a
+  // searcher, so a stream of tiny jobs never makes its submitter pay a futex notify, and we look
+  // at every queue again within microseconds. Anything else may run long: leave the search first,
+  // then pass on work still visible — the other half of park.ts P2' (it may have been published
+  // without a wake-up because we were searching). wakeOne costs two loads when another worker
+  // searches or nobody sleeps.
+  if (!region.jobs.isShort(region.tasks.get(t, T_JOB))) {
+    region.leaveSpin(me);
+    searching = false;
+    if (region.hasWork()) parking.wakeOne();
+  }
   if (!busy) {
     busy = true;
     busySince = performance.now();
@@ -153,5 +168,6 @@ for (;;) {
   if (region.tasks.get(t, T_OP) === Op.DIE_UNCLAIMED) process.exit(71); // tests: die holding t, before run
   exec.run(t);
 }
+if (searching) region.leaveSpin(me);
 Atomics.store(w, region.slotWord(me, S_STATE), WorkerState.STOPPED);
 // Returning ends the thread: nothing else keeps its event loop alive.
