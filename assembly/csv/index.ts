@@ -68,6 +68,7 @@ let field: i32 = 0; // index in its row of the field the next separator ends
 let prev: i32 = -1; // the last separator (or −1)
 let rows: i32 = 0;
 let lines: i32 = 0;
+let blank = false; // a blank line after a row
 
 /**
  * Handles one 64-byte block (bits past the window are 0 in every mask; `edge` has the bits of
@@ -102,16 +103,21 @@ let lines: i32 = 0;
     const p = base + i;
     if (((L >> <u64>i) & 1) != 0) {
       if (field == 0 && (p - prev == 1 || (p - prev == 2 && load<u8>(text + <usize>(p - 1)) == CR))) {
-        // A blank line (the JS tokenizer skips it): it becomes the separator before the next row.
+        // A blank line (the JS tokenizer skips it). Before the first row it becomes the separator
+        // before that row; after a row, that row's last entry is shared with the next row, so it
+        // cannot move: blank lines are fine only at the end of the window (a file's trailing empty
+        // line), and a row after one hands the window back.
+        if (k == 1) store<i32>(pos, p);
+        else blank = true;
         prev = p;
-        store<i32>(pos + (<usize>(k - 1) << 2), p);
         continue;
       }
+      if (blank) return false;
       if (field != ncols - 1) return false; // too few fields: the JS tokenizer names the line
       field = 0;
       rows++;
     } else {
-      if (field == ncols - 1) return false; // too many fields
+      if (field == ncols - 1 || blank) return false; // too many fields, or a row after a blank line
       field++;
     }
     store<i32>(pos + (<usize>k << 2), p);
@@ -141,6 +147,7 @@ export function csvScan(text: usize, len: i32, delim: i32, ncols: i32, final: i3
   prev = -1;
   rows = 0;
   lines = 0;
+  blank = false;
   store<i32>(pos, -1);
   const vd = i8x16.splat(<i8>delim), vl = i8x16.splat(LF), vq = i8x16.splat(QUOTE), vc = i8x16.splat(CR);
   let base = 0;
@@ -169,7 +176,7 @@ export function csvScan(text: usize, len: i32, delim: i32, ncols: i32, final: i3
   if (inQuote != 0) return ANOMALY; // unterminated quote
   if (prev + 1 < len) {
     // A last row without its newline: only in the final window (the host cuts others after a newline).
-    if (final == 0 || field != ncols - 1) return ANOMALY;
+    if (final == 0 || field != ncols - 1 || blank) return ANOMALY;
     if (prev + 2 == len && load<u8>(text + <usize>prev + 1) == CR && field == 0) return ANOMALY; // a lone CR line
     if (k + 1 > cap) return CAPACITY;
     store<i32>(pos + (<usize>k << 2), len);
