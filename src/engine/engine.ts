@@ -11,7 +11,9 @@ import { Batch } from '../arrow/batch.js';
 import { exportBatch } from '../arrow/export.js';
 import { importTable } from '../arrow/import.js';
 import { Context } from '../context.js';
-import { AetherError } from '../errors.js';
+import { AetherError, InvalidOptionError } from '../errors.js';
+import { Runtime } from '../runtime/runtime.js';
+import os from 'node:os';
 import type { ArenaScope } from '../memory/arena.js';
 import { MemoryDataset, type Dataset } from './dataset.js';
 import { execute } from './exec.js';
@@ -26,6 +28,12 @@ export interface EngineOptions {
   memoryLimit?: number;
   /** Initial memory in bytes. Default 16 MiB; grows on demand up to the limit. */
   initialMemory?: number;
+  /**
+   * Worker threads of the parallel runtime (src/runtime) that run query pipelines' morsels.
+   * Default: the available cores (os.availableParallelism()); 0 runs everything on the calling
+   * thread. Engine.start resolves once every worker is ready.
+   */
+  workers?: number;
 }
 
 export interface ReadOptions {
@@ -97,17 +105,30 @@ class ResultKeeper {
 
 export class Engine implements QueryRunner {
   readonly ctx: Context;
+  /** The parallel runtime over ctx (undefined with `workers: 0`). */
+  readonly runtime: Runtime | undefined;
   readonly #results = new ResultKeeper();
   readonly #datasets = new Set<MemoryDataset>();
   #closed = false;
 
-  private constructor(ctx: Context) {
+  private constructor(ctx: Context, runtime: Runtime | undefined) {
     this.ctx = ctx;
+    this.runtime = runtime;
   }
 
   static async start(opts: EngineOptions = {}): Promise<Engine> {
+    const workers = opts.workers ?? os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
+      throw new InvalidOptionError('workers', opts.workers, 'an integer from 0 (run on the calling thread) to 256');
+    }
     const ctx = Context.create({ maxBytes: opts.memoryLimit, initialBytes: opts.initialMemory });
-    return new Engine(ctx);
+    const runtime = workers > 0 ? await Runtime.start({ context: ctx, workers }) : undefined;
+    return new Engine(ctx, runtime);
+  }
+
+  /** Worker threads running query morsels (0: the calling thread runs everything). */
+  get workers(): number {
+    return this.runtime?.workers ?? 0;
   }
 
   #track(ds: MemoryDataset): void {
@@ -181,7 +202,7 @@ export class Engine implements QueryRunner {
     this.#check();
     const scope = this.ctx.scope();
     try {
-      const batch = await execute(this.ctx, source, p, scope, signal);
+      const batch = await execute(this.ctx, source, p, scope, signal, this.runtime);
       const table = exportBatch(batch);
       this.#results.track(table, scope);
       return table;
@@ -221,5 +242,6 @@ export class Engine implements QueryRunner {
     this.#closed = true;
     this.#results.closeAll();
     for (const ds of [...this.#datasets]) ds.release();
+    await this.runtime?.close();
   }
 }

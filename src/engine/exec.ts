@@ -21,6 +21,7 @@ import { commonNumeric, literalType, operandTypes, show, temporalOffset, typeOf,
 import { FallBack, compileFused } from './fused.js';
 import { ops } from './ops.js';
 import type { LogicalPlan, Step } from './plan.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { Field, RecordBatch, Schema as ArrowSchema, Struct, Table, makeData } from 'apache-arrow';
 
 export type Value = { readonly kind: 'col'; readonly col: Column } | { readonly kind: 'scalar'; readonly value: LitValue; readonly type: ColumnType };
@@ -41,14 +42,18 @@ export const execOptions = {
   morselRows: Number(process.env.AETHERFLOW_MORSEL_ROWS ?? 0) || undefined,
 };
 
-export async function execute(ctx: Context, source: Dataset, p: LogicalPlan, resultScope: ArenaScope, signal?: AbortSignal): Promise<Batch> {
+/**
+ * Runs plan p over source into resultScope. `rt`: the engine's runtime (Engine.start({ workers }));
+ * without one everything runs on this thread.
+ */
+export async function execute(ctx: Context, source: Dataset, p: LogicalPlan, resultScope: ArenaScope, signal?: AbortSignal, rt?: Runtime): Promise<Batch> {
   const fused = execOptions.fuse ? compileFused(p, source, execOptions.morselRows) : undefined;
   if (fused) {
     const work = ctx.scope();
     try {
       let cur: Batch | undefined;
       try {
-        cur = await fused.run(ctx, source, work, signal);
+        cur = await fused.run(ctx, source, work, signal, rt);
       } catch (e) {
         if (!(e instanceof FallBack)) throw e;
       }

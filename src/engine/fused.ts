@@ -37,27 +37,22 @@ import { MemoryDataset, type Dataset } from './dataset.js';
 import { QueryAbortedError } from './exec.js';
 import { commonNumeric, literalType, operandTypes, typeOf, type AggName, type ExprNode, type Schema } from './expr.js';
 import { aggType, type LogicalPlan, type Step } from './plan.js';
+import { Op } from '../runtime/ops.js';
+import type { JobSpec, Runtime } from '../runtime/runtime.js';
+import { JobAbortedError } from '../errors.js';
+import {
+  FusedVM, I, NONE, REC, batchRecordBytes, colRef, partialAt, partialBytes, programRecordBytes, registerSet, writeBatch, writeProgram,
+  type BatchSpec, type Instr, type ProgramSpec,
+} from '../runtime/fused-vm.js';
 
 /** Largest dense slot space (product over keys of domain + 1 null code) a fused group-by takes. */
 export const MAX_SLOTS = 4096;
 /** Partial tables interleaved per morsel (groupAccumulate): 4 while they stay small. */
 const PARTS_MAX_SLOTS = 256;
-const REC = 16;
 export const DEFAULT_MORSEL_ROWS = 16384;
 
 // ------------------------------------------------------------------------------------------------
 // The morsel program
-
-/** Instruction opcodes. Every instruction is a tuple [op, dst, a, b, c, d, e]. */
-const enum I {
-  CMPS, CMPC, AND, OR, NOT, VALID, BOOL, CONST, ARITH, UNARY, CAST, SLOT, SLOTMASK, GACC, SACC, GSUMS,
-}
-
-/** Operand refs: r ≥ 0 is register r; r < 0 is column −r − 1 of the batch's column table. */
-const NONE = 0x7fffffff;
-const colRef = (c: number) => -c - 1;
-
-type Instr = [I, number, number, number, number, number, number];
 
 interface Vec {
   ref: number;
@@ -315,7 +310,8 @@ interface KeySpec {
 export interface FusedPipeline {
   /** Steps consumed (the leading pipeline and the aggregate). */
   readonly steps: number;
-  run(ctx: Context, source: Dataset, scope: ArenaScope, signal?: AbortSignal): Promise<Batch>;
+  /** `rt`: the engine's runtime; batches of FUSED_PARALLEL_MIN_ROWS rows or more run on its workers. */
+  run(ctx: Context, source: Dataset, scope: ArenaScope, signal?: AbortSignal, rt?: Runtime): Promise<Batch>;
 }
 
 /**
@@ -457,7 +453,7 @@ function build(p: LogicalPlan, lead: number, agg: Extract<Step, { kind: 'aggrega
   const prog: Program = { code: c.code, columns: c.columns, consts: c.consts, poolBytes: c.poolBytes, regs: c.regs, sel, keys, accs, outs, morselRows, sums };
   return {
     steps: lead + 1,
-    run: (ctx, src, scope, signal) => runPipeline(ctx, prog, src, scope, signal),
+    run: (ctx, src, scope, signal, rt) => runPipeline(ctx, prog, src, scope, signal, rt),
   };
 }
 
@@ -544,17 +540,35 @@ class Total {
   }
 }
 
-async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: ArenaScope, signal?: AbortSignal): Promise<Batch> {
+/**
+ * Rows of a batch from which its morsels run on the runtime's workers (when the engine has any):
+ * below, one job's fixed cost (~tens of µs to publish, wake and complete) is not repaid by a few
+ * morsels of ~0.1–0.2 ms each, and the batch runs on the calling thread. 8 default morsels.
+ */
+export const FUSED_PARALLEL_MIN_ROWS = 8 * DEFAULT_MORSEL_ROWS;
+/**
+ * Most bytes of morsel partials held at once per batch: a batch whose partials would need more
+ * (wide keyed tables × many morsels) runs as several jobs over consecutive morsel ranges, each
+ * merged before the next starts. The merge order — morsel order — is the same either way.
+ */
+const PARTIALS_MAX_BYTES = 16 << 20;
+
+/** The runtime job: rows [start, end) of the batch record, morsel m into partial slot m − first. */
+function fusedJob(batch: number, start: number, end: number, morselRows: number, first: number): JobSpec<void, void> {
+  return {
+    name: 'fused',
+    plan(p) {
+      p.task(Op.FUSED, { start, end, a0: batch, p2: morselRows, x0: first });
+    },
+    finish() {},
+  };
+}
+
+async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: ArenaScope, signal?: AbortSignal, rt?: Runtime): Promise<Batch> {
   const work = ctx.scope();
   const batchScopes: ArenaScope[] = [];
   try {
     const R = prog.morselRows;
-    const vecBytes = R * 8;
-    const regStride = vecBytes + bitmapBytes(R) + 64;
-    const regBase = prog.regs > 0 ? work.alloc(prog.regs * regStride) : 0;
-    const tmpValid = work.alloc(bitmapBytes(R) + 64);
-    const pool = work.alloc(Math.max(16, prog.poolBytes));
-    writeConsts(ctx, prog.consts, pool);
     const keyed = prog.keys.length > 0;
 
     // Keyed: check every batch's key domain first (the dense table must fit), else fall back.
@@ -568,11 +582,25 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
         domains.push(d);
       }
     }
+    // One register set per thread that may run morsels: each worker (set i), and this thread
+    // (set `workers`, the runtime's helper index) — allocated once per query.
+    const parallel = rt !== undefined && !rt.closed && (source.rows === undefined || source.rows >= FUSED_PARALLEL_MIN_ROWS);
+    const self = parallel ? rt!.workers : 0;
+    const spec: ProgramSpec = {
+      code: prog.code, regs: prog.regs, accs: prog.accs, sums: prog.sums, morselRows: R,
+      maxSlots: domains ? Math.max(0, ...domains.map((d) => d.nslots + 1)) : 0,
+    };
+    const sets = work.alloc(registerSet(spec).setBytes * (self + 1));
+    const pool = work.alloc(Math.max(16, prog.poolBytes));
+    writeConsts(ctx, prog.consts, pool);
+    const progAt = work.alloc(programRecordBytes(spec));
+    writeProgram(ctx.mem, progAt, spec, sets, pool);
 
     const groups = new Map<string, { keys: Array<string | bigint | null>; totals: Total[] }>();
     const scalar = prog.accs.map(() => new Total());
     let rowsSeen = 0;
     let batchNo = 0;
+    let vm: FusedVM | undefined;
     for await (const b of source.batches(() => { const s = ctx.scope(); batchScopes.push(s); return s; }, signal)) {
       if (signal?.aborted) throw new QueryAbortedError();
       const n = b.length;
@@ -580,23 +608,42 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
       if (n === 0) continue;
       rowsSeen += n;
       const cols = prog.columns.map((name) => b.column(name));
-      const colVals = cols.map((c) => c.values);
-      const colValid = cols.map((c) => c.validity);
-      const colShift = cols.map((c) => (c.type.name === 'bool' ? -3 : c.type.name === 'utf8' ? 0 : Math.log2(byteWidth(c.type.dtype))));
       const nslots = dom ? dom.nslots + 1 : 0;
       const parts = nslots <= PARTS_MAX_SLOTS ? 4 : 1;
-      const tableBytes = parts * nslots * REC;
-      const accBase = keyed ? work.alloc(prog.accs.length * tableBytes) : work.alloc(prog.accs.length * 16);
+      const bspec: BatchSpec = {
+        cols: cols.map((c) => ({ values: c.values, validity: c.validity, shift: c.type.name === 'bool' ? -3 : c.type.name === 'utf8' ? 0 : Math.log2(byteWidth(c.type.dtype)) })),
+        keys: dom ? dom.minAt.map((minAt, k) => ({ minAt, card: dom.card[k], stride: dom.stride[k] })) : [],
+        nslots, parts, tableBytes: parts * nslots * REC,
+      };
+      const morsels = Math.ceil(n / R);
+      const onWorkers = parallel && n >= FUSED_PARALLEL_MIN_ROWS;
+      const partBytes = partialBytes(prog.accs.length, bspec);
+      const chunk = onWorkers ? Math.max(1, Math.min(morsels, Math.floor(PARTIALS_MAX_BYTES / partBytes))) : 1;
+      const bscope = ctx.scope();
+      batchScopes.push(bscope);
+      const partials = bscope.alloc(chunk * partBytes);
+      const rec = bscope.alloc(batchRecordBytes(bspec));
+      writeBatch(ctx.mem, rec, progAt, prog.accs.length, bspec, partials);
       // Per-batch slot totals (keyed), folded into `groups` after the batch.
       const slotTotals: Total[][] = keyed ? prog.accs.map(() => Array.from({ length: nslots }, () => new Total())) : [];
-      const sumsAcc = prog.sums.length ? work.alloc(4 * nslots * (prog.sums.length + 1) * 8) : 0;
-      const sumsCols = prog.sums.length ? work.alloc(prog.sums.length * 4) : 0;
-      const vm = new Morsel(ctx, sumsAcc, sumsCols, prog, regBase, regStride, vecBytes, tmpValid, pool, colVals, colValid, colShift, dom, nslots, parts, tableBytes, accBase);
-      for (let s = 0; s < n; s += R) {
-        const m = Math.min(R, n - s);
-        vm.run(s, m);
-        if (keyed) mergeKeyed(ctx, prog, accBase, tableBytes, nslots, slotTotals);
-        else mergeScalar(ctx, prog, accBase, vm.counts, scalar);
+      for (let m0 = 0; m0 < morsels; m0 += chunk) {
+        const m1 = Math.min(morsels, m0 + chunk);
+        if (onWorkers) {
+          try {
+            await rt!.run(fusedJob(rec, m0 * R, Math.min(n, m1 * R), R, m0), { signal });
+          } catch (e) {
+            throw e instanceof JobAbortedError ? new QueryAbortedError() : e;
+          }
+        } else {
+          vm = FusedVM.for(vm, ctx.kernel, ctx.mem, rec, self);
+          for (let m = m0; m < m1; m++) vm.run(m * R, Math.min(R, n - m * R), m - m0);
+        }
+        // Morsel order, whoever ran them: the same merge (and float rounding) as a serial run.
+        for (let m = m0; m < m1; m++) {
+          const at = partialAt(ctx.mem, rec, m - m0);
+          if (keyed) mergeKeyed(ctx, prog, at, bspec.tableBytes, nslots, slotTotals);
+          else mergeScalar(ctx, prog, at, scalar);
+        }
       }
       if (keyed) foldGroups(prog, dom!, b, slotTotals, groups);
       while (batchScopes.length) batchScopes.pop()!.close();
@@ -618,211 +665,12 @@ function writeConsts(ctx: Context, consts: Const[], pool: number): void {
   }
 }
 
-/**
- * The morsel interpreter: runs the program's instructions over rows [s, s + n) of one batch.
- * Registers are morsel-sized buffers at regBase + r · regStride (values, then a validity bitmap);
- * `valid[r]` is the register's validity for this morsel (0 = all valid, or a bitmap address).
- */
-class Morsel {
-  readonly valid: Int32Array;
-  /** Scalar path: valid counts per accumulation for the last morsel. */
-  readonly counts: Int32Array;
-  #s = 0;
-
-  readonly k: KernelExports;
-
-  constructor(
-    readonly ctx: Context, readonly sumsAcc: number, readonly sumsCols: number, readonly prog: Program, readonly regBase: number, readonly regStride: number, readonly vecBytes: number,
-    readonly tmpValid: number, readonly pool: number, readonly colVals: number[], readonly colValid: number[], readonly colShift: number[],
-    readonly dom: Domain | undefined, readonly nslots: number, readonly parts: number, readonly tableBytes: number, readonly accBase: number,
-  ) {
-    this.k = ctx.kernel;
-    this.valid = new Int32Array(Math.max(1, prog.regs));
-    this.counts = new Int32Array(Math.max(1, prog.accs.length));
-  }
-
-  #vals(ref: number): number {
-    if (ref >= 0) return this.regBase + ref * this.regStride;
-    const c = -ref - 1;
-    const sh = this.colShift[c];
-    return this.colVals[c] + (sh < 0 ? this.#s >>> 3 : this.#s << sh);
-  }
-
-  #validOf(ref: number): number {
-    if (ref >= 0) return this.valid[ref];
-    const v = this.colValid[-ref - 1];
-    // s is a multiple of the morsel size, itself a multiple of 64: a whole bitmap word.
-    return v === 0 ? 0 : v + (this.#s >>> 3);
-  }
-
-  #validAt(r: number): number {
-    return this.regBase + r * this.regStride + this.vecBytes;
-  }
-
-  #sums(slots: number, n: number): void {
-    const k = this.k;
-    const batch: number[] = [];
-    for (const i of this.prog.sums) {
-      const a = this.prog.accs[i];
-      const v = this.#validOf(a.ref);
-      if (v !== 0) k.groupAccumulate(a.op, a.dtype, slots, 0, 0, this.nslots, this.parts, this.#vals(a.ref), v, n, this.accBase + i * this.tableBytes);
-      else batch.push(i);
-    }
-    if (batch.length === 0) return;
-    const buf = this.ctx.mem.buffer;
-    const ptrs = new Uint32Array(buf, this.sumsCols, batch.length);
-    batch.forEach((i, j) => { ptrs[j] = this.#vals(this.prog.accs[i].ref); });
-    k.fusedGroupSums(slots, n, this.nslots, this.sumsCols, batch.length, this.sumsAcc);
-    // Into each accumulation's record table, in groupAccumulate's record format (+0 sum, +8 rows, +12 valid).
-    const w = batch.length + 1;
-    const f64 = new Float64Array(buf, this.sumsAcc, this.nslots * w);
-    const dv = new DataView(buf);
-    for (let s = 0; s < this.nslots; s++) {
-      const rows = f64[s * w + batch.length];
-      batch.forEach((i, j) => {
-        const rec = this.accBase + i * this.tableBytes + s * REC;
-        dv.setFloat64(rec, f64[s * w + j], true);
-        dv.setInt32(rec + 8, rows, true);
-        dv.setInt32(rec + 12, rows, true);
-      });
-    }
-  }
-
-  run(s: number, n: number): void {
-    this.#s = s;
-    const k = this.k;
-    const valid = this.valid;
-    for (const [op, dst, a, b, c, d, e] of this.prog.code) {
-      const out = dst === NONE ? 0 : this.regBase + dst * this.regStride;
-      switch (op) {
-        case I.CMPS:
-          k.compareScalar(b, c, this.#vals(a), this.#validOf(a), n, this.pool + d, out);
-          valid[dst] = this.#validOf(a);
-          break;
-        case I.CMPC: {
-          k.compareColumns(c, d, this.#vals(a), this.#validOf(a), this.#vals(b), this.#validOf(b), n, out);
-          const va = this.#validOf(a), vb = this.#validOf(b);
-          if (va === 0 && vb === 0) valid[dst] = 0;
-          else {
-            k.validityAnd(va, vb, this.#validAt(dst), n);
-            valid[dst] = this.#validAt(dst);
-          }
-          break;
-        }
-        case I.AND:
-        case I.OR:
-          k.bitmapLogic(op === I.AND ? BoolOp.AND : BoolOp.OR, this.#vals(a), 0, this.#vals(b), 0, n, out, 0, 0);
-          valid[dst] = 0;
-          break;
-        case I.NOT: {
-          // valid AND NOT bits: a null comparison stays out of the selection.
-          const bits = this.#vals(a);
-          const v = valid[a];
-          if (v === 0) k.bitmapLogic(BoolOp.NOT, bits, 0, bits, 0, n, out, 0, 0);
-          else k.bitmapLogic(BoolOp.ANDNOT, v, 0, bits, 0, n, out, 0, 0);
-          valid[dst] = 0;
-          break;
-        }
-        case I.VALID: {
-          const v = this.#validOf(a);
-          const isNull = b === 1;
-          if (v === 0) k.validityAnd(0, 0, out, n); // all ones
-          else k.bitmapLogic(BoolOp.AND, v, 0, v, 0, n, out, 0, 0);
-          if (isNull) k.bitmapLogic(BoolOp.NOT, out, 0, out, 0, n, out, 0, 0);
-          valid[dst] = 0;
-          break;
-        }
-        case I.BOOL: {
-          const bits = this.#vals(a);
-          const v = this.#validOf(a);
-          k.bitmapLogic(BoolOp.AND, bits, 0, v === 0 ? bits : v, 0, n, out, 0, 0);
-          valid[dst] = v;
-          break;
-        }
-        case I.CONST:
-          if (a === 1) k.validityAnd(0, 0, out, n);
-          else k.bitmapLogic(BoolOp.ANDNOT, this.tmpValid, 0, this.tmpValid, 0, n, out, 0, 0); // zeros
-          if (a === 2) {
-            // null: not selected, and NOT null is null too.
-            k.bitmapLogic(BoolOp.ANDNOT, out, 0, out, 0, n, this.#validAt(dst), 0, 0);
-            valid[dst] = this.#validAt(dst);
-          } else valid[dst] = 0;
-          break;
-        case I.ARITH: {
-          const shape = e;
-          const pa = shape === ArithShape.SCALAR_COLUMN ? this.pool + a : this.#vals(a);
-          const pb = shape === ArithShape.COLUMN_SCALAR ? this.pool + b : this.#vals(b);
-          const va = shape === ArithShape.SCALAR_COLUMN ? 0 : this.#validOf(a);
-          const vb = shape === ArithShape.COLUMN_SCALAR ? 0 : this.#validOf(b);
-          const intDiv = c === ArithOp.DIV && d !== DType.F32 && d !== DType.F64;
-          if (va === 0 && vb === 0 && !intDiv) valid[dst] = 0;
-          else {
-            k.validityAnd(va, vb, this.#validAt(dst), n);
-            valid[dst] = this.#validAt(dst);
-          }
-          k.arith(c, d, shape, pa, pb, out, valid[dst], n);
-          break;
-        }
-        case I.UNARY:
-          k.arith(b, c, 0, this.#vals(a), 0, out, 0, n);
-          valid[dst] = this.#validOf(a);
-          break;
-        case I.CAST: {
-          k.validityAnd(this.#validOf(a), 0, this.#validAt(dst), n);
-          valid[dst] = this.#validAt(dst);
-          k.castNumeric(b, c, this.#vals(a), out, valid[dst], n);
-          break;
-        }
-        case I.SLOT: {
-          const dom = this.dom!;
-          k.fusedSlots(b, this.#vals(a), this.#validOf(a), n, dom.minAt[c], dom.card[c], dom.stride[c], out, d);
-          break;
-        }
-        case I.SLOTMASK:
-          k.fusedMaskSlots(out, this.#vals(a), n, this.dom!.nslots);
-          break;
-        case I.GACC: {
-          // dst = the slots register; the dead slot is the last, never read.
-          const slots = this.regBase + dst * this.regStride;
-          const vals = a === NONE ? 0 : this.#vals(a);
-          const vv = a === NONE ? 0 : this.#validOf(a);
-          k.groupAccumulate(b, c, slots, 0, 0, this.nslots, this.parts, vals, vv, n, this.accBase + d * this.tableBytes);
-          break;
-        }
-        case I.GSUMS:
-          this.#sums(this.regBase + dst * this.regStride, n);
-          break;
-        case I.SACC: {
-          // dst = selection register or NONE; a = value ref or NONE (count(*)).
-          const sel = dst === NONE ? 0 : this.regBase + dst * this.regStride;
-          const at = this.accBase + d * 16;
-          if (a === NONE) {
-            this.counts[d] = sel === 0 ? n : k.popcount(sel, 0, n);
-            break;
-          }
-          const v = this.#validOf(a);
-          let m = v;
-          if (sel !== 0) {
-            if (v === 0) m = sel;
-            else {
-              k.validityAnd(v, sel, this.tmpValid, n);
-              m = this.tmpValid;
-            }
-          }
-          if (b === AggOp.COUNT) this.counts[d] = m === 0 ? n : k.popcount(m, 0, n);
-          else this.counts[d] = k.aggregate(b, c, this.#vals(a), m, n, at);
-          break;
-        }
-      }
-    }
-  }
-}
-
-function mergeScalar(ctx: Context, prog: Program, accBase: number, counts: Int32Array, totals: Total[]): void {
+function mergeScalar(ctx: Context, prog: Program, accBase: number, totals: Total[]): void {
   const dv = new DataView(ctx.mem.buffer);
+  const counts = accBase + prog.accs.length * 16;
   prog.accs.forEach((a, i) => {
     const t = totals[i];
-    const cnt = counts[i];
+    const cnt = dv.getInt32(counts + 4 * i, true);
     t.rows += cnt;
     if (a.kind === 'count' || a.op === AggOp.COUNT) { t.valid += cnt; return; }
     if (cnt === 0) return;

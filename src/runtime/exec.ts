@@ -11,6 +11,7 @@ import type { KernelExports } from '../kernels/module.js';
 import { ArenaScope, type Arena } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
 import { DEQUE_EMPTY, type DequeOwner } from './deque.js';
+import { FusedVM } from './fused-vm.js';
 import { Status } from './jobs.js';
 import { AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, groupInfoWords, sortHistBytes } from './ops.js';
 import { S_CURRENT, S_TASKS, type Region } from './region.js';
@@ -60,6 +61,7 @@ export class Executor {
       [Op.SORT_BUILD]: (t, s, e, m) => this.#sortBuild(t, s, e, m),
       [Op.RADIX_HIST]: (t, s, e, m) => this.#radixHist(t, s, e, m),
       [Op.RADIX_SCATTER]: (t, s, e, m) => this.#radixScatter(t, s, e, m),
+      [Op.FUSED]: (t, s, e, m) => this.#fused(t, s, e, m),
     };
   }
 
@@ -390,6 +392,15 @@ export class Executor {
       u8.copyWithin(rowsOut + at * 4, rows + fromA * 4, rows + (fromA + nA) * 4);
       u8.copyWithin(rowsOut + (at + nA) * 4, rows + fromB * 4, rows + (fromB + nB) * 4);
     }
+  }
+
+  /** The interpreter of the last FUSED batch this thread ran (reused while it is the same batch). */
+  #vm: FusedVM | undefined;
+
+  #fused(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const vm = (this.#vm = FusedVM.for(this.#vm, this.#k, this.#mem, tasks.get(t, T_A0) >>> 0, this.#index));
+    vm.run(s, e - s, m - tasks.get(t, T_X0));
   }
 
   #spin(t: number, _s: number, _e: number, m: number): void {

@@ -136,6 +136,13 @@ export enum Op {
    * x0 = 1), p0 = record bytes, p1 = shift, p2 = morsel rows, p3 = bits, x0 = rows only.
    */
   RADIX_SCATTER = 18,
+  /**
+   * A fused morsel program over a range of one batch's rows (fused-vm.ts: the one interpreter the
+   * engine's thread runs too). a0 = batch record (it names the program record), p2 = morsel rows,
+   * x0 = morsel index of the job's first morsel: morsel m writes partial slot m − x0. Each thread
+   * runs in its own register set (set = worker index; the helping submitter uses set `workers`).
+   */
+  FUSED = 19,
 }
 
 /** SORT_BUILD digit counts per morsel: passes (3 or 6) × 2^11 u32. */
@@ -153,7 +160,7 @@ export const AGG_DESC_BYTES = 32;
 export const isRangeOp = (op: Op): boolean => op >= Op.AGGREGATE && op !== Op.DIE_UNCLAIMED;
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort', 'argsort', 'argsort', 'argsort'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort', 'argsort', 'argsort', 'argsort', 'fused'];
 
 /**
  * Bytes of one AGGREGATE partial (16 used): a cache line each, so the workers finishing
