@@ -22,6 +22,8 @@ import type { CsvReadOptions } from './io/csv.js';
 import type { LogicalPlan } from './plan.js';
 import { Query, type QueryRunner, type WriteOptions, type WriteResult } from './query.js';
 import { schemaOf } from './schema.js';
+import { streamBatches, streamable } from './stream.js';
+import { fusedOptions } from './fused.js';
 
 export interface EngineOptions {
   /** Fixed maximum of the shared memory in bytes (≤ 4 GiB). Default 4 GiB. */
@@ -212,7 +214,16 @@ export class Engine implements QueryRunner {
     }
   }
 
+  /**
+   * Streamable plans (filter / derive / select / limit: stream.ts) yield batches as the source
+   * produces them, each valid until the next is requested; other plans compute their result first.
+   */
   async *streamPlan(source: Dataset, p: LogicalPlan, signal?: AbortSignal): AsyncIterable<RecordBatch> {
+    this.#check();
+    if (streamable(p)) {
+      yield* streamBatches(this.ctx, source, p, signal);
+      return;
+    }
     const table = await this.collectPlan(source, p, signal);
     try {
       for (const b of table.batches) yield b;
@@ -230,6 +241,13 @@ export class Engine implements QueryRunner {
     } finally {
       this.release(table);
     }
+  }
+
+  /** explain(): fused pipelines (ending in an aggregate) run their morsels on the workers. */
+  runsOn(fused: boolean): string {
+    const n = this.workers;
+    if (n === 0) return 'main thread';
+    return fused ? `workers ${n} (batches of ${fusedOptions.parallelMinRows}+ rows; smaller ones on the main thread)` : 'main thread';
   }
 
   /** Live result tables not yet released (for tests and leak checks). */

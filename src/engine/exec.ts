@@ -113,7 +113,7 @@ function leadingPipeline(steps: readonly Step[]): number {
   return i;
 }
 
-function runStep(b: Batch, step: Step, schema: Schema, scope: ArenaScope, joins?: Map<Step, Batch>): Batch {
+export function runStep(b: Batch, step: Step, schema: Schema, scope: ArenaScope, joins?: Map<Step, Batch>): Batch {
   switch (step.kind) {
     case 'filter': {
       const v = evaluate(step.predicate, b, schema, scope);

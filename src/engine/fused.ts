@@ -546,6 +546,8 @@ class Total {
  * morsels of ~0.1–0.2 ms each, and the batch runs on the calling thread. 8 default morsels.
  */
 export const FUSED_PARALLEL_MIN_ROWS = 8 * DEFAULT_MORSEL_ROWS;
+/** Tests lower the threshold to send tiny batches to the workers too. */
+export const fusedOptions = { parallelMinRows: FUSED_PARALLEL_MIN_ROWS };
 /**
  * Most bytes of morsel partials held at once per batch: a batch whose partials would need more
  * (wide keyed tables × many morsels) runs as several jobs over consecutive morsel ranges, each
@@ -584,7 +586,7 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
     }
     // One register set per thread that may run morsels: each worker (set i), and this thread
     // (set `workers`, the runtime's helper index) — allocated once per query.
-    const parallel = rt !== undefined && !rt.closed && (source.rows === undefined || source.rows >= FUSED_PARALLEL_MIN_ROWS);
+    const parallel = rt !== undefined && !rt.closed && (source.rows === undefined || source.rows >= fusedOptions.parallelMinRows);
     const self = parallel ? rt!.workers : 0;
     const spec: ProgramSpec = {
       code: prog.code, regs: prog.regs, accs: prog.accs, sums: prog.sums, morselRows: R,
@@ -616,7 +618,7 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
         nslots, parts, tableBytes: parts * nslots * REC,
       };
       const morsels = Math.ceil(n / R);
-      const onWorkers = parallel && n >= FUSED_PARALLEL_MIN_ROWS;
+      const onWorkers = parallel && n >= fusedOptions.parallelMinRows && morsels > 1;
       const partBytes = partialBytes(prog.accs.length, bspec);
       const chunk = onWorkers ? Math.max(1, Math.min(morsels, Math.floor(PARTIALS_MAX_BYTES / partBytes))) : 1;
       const bscope = ctx.scope();

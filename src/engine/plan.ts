@@ -175,11 +175,11 @@ export function sourceColumns(p: LogicalPlan): Set<string> {
 }
 
 /** Human-readable plan: pipelines of fused steps separated by breakers. */
-export function explain(p: LogicalPlan): string {
+export function explain(p: LogicalPlan, runsOn?: (fused: boolean) => string): string {
   const lines: string[] = [`source ${p.sourceLabel} [${[...p.sourceSchema].map(([n, t]) => `${n}: ${typeLabel(t)}`).join(', ')}]`];
   let pipe: string[] = [];
-  const flush = () => {
-    if (pipe.length) lines.push(`  pipeline (fused per morsel): ${pipe.join(' → ')}`);
+  const flush = (fused = false) => {
+    if (pipe.length) lines.push(`  pipeline (fused per morsel${runsOn ? `; runs on ${runsOn(fused)}` : ''}): ${pipe.join(' → ')}`);
     pipe = [];
   };
   for (const s of p.steps) {
@@ -189,7 +189,7 @@ export function explain(p: LogicalPlan): string {
       case 'select': pipe.push(`select ${s.names.join(', ')}`); break;
       case 'aggregate':
         pipe.push(`${s.keys.length ? `hash aggregate by ${s.keys.join(', ')}` : 'aggregate'}: ${s.aggs.map(([n, a]) => `${n} = ${a}`).join(', ')} (per-morsel partials)`);
-        flush();
+        flush(true);
         lines.push('  merge partials');
         break;
       case 'sort': flush(); lines.push(`  sort ${s.keys.map((k) => `${k.name} ${k.descending ? 'desc' : 'asc'} nulls ${k.nullsFirst ? 'first' : 'last'}`).join(', ')} (radix argsort + gather)`); break;

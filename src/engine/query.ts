@@ -17,6 +17,8 @@ export interface QueryRunner {
   collectPlan(source: Dataset, p: LogicalPlan, signal?: AbortSignal): Promise<Table>;
   streamPlan(source: Dataset, p: LogicalPlan, signal?: AbortSignal): AsyncIterable<RecordBatch>;
   writePlan(source: Dataset, p: LogicalPlan, path: string, opts?: WriteOptions): Promise<WriteResult>;
+  /** For explain(): where a pipeline runs (fused: one that ends in an aggregate). */
+  runsOn?(fused: boolean): string;
 }
 
 export interface WriteOptions {
@@ -156,7 +158,7 @@ export class Query {
 
   /** The plan as text: pipelines of fused steps and the breakers between them. */
   explain(): string {
-    return explainPlan(this.#plan);
+    return explainPlan(this.#plan, this.#runner.runsOn?.bind(this.#runner));
   }
 
   /** Runs the query; the result is an arrow-js Table whose buffers view the engine's shared memory. */

@@ -1,0 +1,153 @@
+// The engine on the parallel runtime: the same queries with `workers: 0` (everything on this thread)
+// and `workers: 2` (fused morsel programs on the workers, runtime op FUSED) must give exactly the
+// same results — float sums included, since morsel partials are merged in morsel order whoever ran
+// them. TPC-H Q1/Q6 over a generated lineitem (above the parallel threshold), and seeded random
+// data with nulls, several batches with different dictionaries and tiny morsels with the threshold
+// lowered, so every batch goes to the workers. Plus cancellation and the `workers` option.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Dictionary, Field, Float64, Int32, Int64, Int8, RecordBatch, Schema, Struct, Table, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
+import { Engine } from '../../src/engine/engine.js';
+import { QueryAbortedError, execOptions } from '../../src/engine/exec.js';
+import { col, count, lit, max, mean, min, sum, type AggExpr } from '../../src/engine/expr.js';
+import { FUSED_PARALLEL_MIN_ROWS, fusedOptions } from '../../src/engine/fused.js';
+import type { Query } from '../../src/engine/query.js';
+import { InvalidOptionError } from '../../src/errors.js';
+import { generateLineitem, lineitemTable } from '../../bench/tpch/lineitem.js';
+import { q1Aether, q6Aether } from '../../bench/tpch/queries.js';
+import { rng } from '../helpers/rng.js';
+
+const serial = await Engine.start({ workers: 0, memoryLimit: 1 << 30 });
+const par = await Engine.start({ workers: 2, memoryLimit: 1 << 30 });
+
+/** Every value of the result, exactly (floats by their bits: JSON of a double is round-trip exact). */
+async function exact(q: Query, e: Engine): Promise<string> {
+  const t = await q.collect();
+  const s = JSON.stringify(t.toArray().map((r) => r.toJSON()), (_k, v) => (typeof v === 'bigint' ? `${v}n` : Number.isNaN(v) ? 'NaN' : v));
+  e.release(t);
+  return s;
+}
+
+const tasksRun = () => par.runtime!.stats().perWorker.reduce((n, w) => n + w.tasks, 0);
+
+test('TPC-H Q1 and Q6 (SF 0.05, 300 K rows): workers 0 and 2 give identical results; the workers ran the morsels', async () => {
+  const table = lineitemTable(generateLineitem(0.05, 7), 1 << 17);
+  assert.ok(table.numRows >= 2 * FUSED_PARALLEL_MIN_ROWS);
+  const d0 = serial.fromArrow(table, 'lineitem');
+  const d2 = par.fromArrow(table, 'lineitem');
+  for (const [name, q] of [['q1', q1Aether], ['q6', q6Aether]] as const) {
+    const before = tasksRun();
+    const want = await exact(q(serial, d0), serial);
+    const got = await exact(q(par, d2), par);
+    assert.is(got, want, name);
+    assert.ok(tasksRun() > before, `${name}: no task ran on the workers`);
+  }
+  assert.match(q1Aether(par, d2).explain(), /workers 2/);
+  assert.match(q1Aether(serial, d0).explain(), /main thread/);
+  d0.release();
+  d2.release();
+});
+
+function batch(r: () => number, n: number, words: string[]): RecordBatch {
+  const field = <T extends DataType>(name: string, type: T, data: ArrayLike<number | bigint>, extra: Record<string, unknown> = {}) => {
+    const bits = new Uint8Array(Math.ceil(n / 8));
+    let nulls = 0;
+    for (let i = 0; i < n; i++) {
+      if (r() >= 0.1) bits[i >> 3] |= 1 << (i & 7);
+      else nulls++;
+    }
+    return { f: new Field(name, type, true), d: makeData({ type, length: n, data: data as never, nullBitmap: bits, nullCount: nulls, ...extra } as never) };
+  };
+  const cols = [
+    field('x', new Float64(), Float64Array.from({ length: n }, () => (r() - 0.3) * 1e3 * 10 ** Math.floor(r() * 6))),
+    field('y', new Float64(), Float64Array.from({ length: n }, () => Math.round(r() * 1e4) / 100)),
+    field('i', new Int32(), Int32Array.from({ length: n }, () => Math.floor((r() - 0.5) * 2e6))),
+    field('j', new Int64(), BigInt64Array.from({ length: n }, () => BigInt(Math.floor((r() - 0.5) * 1e12)))),
+    field('k', new Int8(), Int8Array.from({ length: n }, () => Math.floor(r() * 7) - 3)),
+    field('flag', new Dictionary(new Utf8(), new Int8(), 3), Int8Array.from({ length: n }, () => Math.floor(r() * words.length)), { dictionary: vectorFromArray(words, new Utf8()) }),
+  ];
+  const fields = cols.map((c) => c.f);
+  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children: cols.map((c) => c.d) }));
+}
+
+test('seeded random data with nulls, several batches, tiny morsels, every batch on the workers: identical results', async () => {
+  const savedMorsel = execOptions.morselRows;
+  const savedMin = fusedOptions.parallelMinRows;
+  execOptions.morselRows = 128;
+  fusedOptions.parallelMinRows = 0;
+  try {
+    const aggs: Record<string, AggExpr> = {
+      n: count(), nx: count('x'), sx: sum('x'), mx: mean('x'), lx: min('x'), hx: max('x'), sy: sum(col('x').mul(col('y'))),
+      si: sum('i'), mi: mean('i'), li: min('i'), sj: sum('j'), mj: mean('j'), hj: max('j'),
+    };
+    for (const seed of [11, 12, 13]) {
+      const r = rng(seed);
+      const table = new Table([batch(r, 5000, ['A', 'N', 'R']), batch(r, 129, ['R', 'A']), batch(r, 3333, ['N', 'O', 'A', 'R', 'F'])]);
+      const d0 = serial.fromArrow(table);
+      const d2 = par.fromArrow(table);
+      const queries: Array<[string, (e: Engine, d: typeof d0) => Query]> = [
+        ['scalar', (e, d) => e.query(d).agg(aggs)],
+        ['filtered scalar', (e, d) => e.query(d).filter(col('y').lt(50).and(col('k').ne(0))).agg(aggs)],
+        ['derived', (e, d) => e.query(d).derive({ z: col('x').mul(lit(1).sub(col('y'))) }).filter(col('z').gt(0).or(col('i').isNull())).agg({ s: sum('z'), m: mean('z'), n: count() })],
+        ['keyed', (e, d) => e.query(d).filter(col('x').ge(0)).groupBy('flag', 'k').agg(aggs).sort('flag', 'k')],
+        ['keyed unfiltered', (e, d) => e.query(d).groupBy('k').agg({ sx: sum('x'), sy: sum('y'), my: mean('y'), n: count() }).sort('k')],
+      ];
+      for (const [label, q] of queries) {
+        const before = tasksRun();
+        assert.is(await exact(q(par, d2), par), await exact(q(serial, d0), serial), `seed ${seed} ${label}`);
+        assert.ok(tasksRun() > before, `seed ${seed} ${label}: no task ran on the workers`);
+      }
+      d0.release();
+      d2.release();
+    }
+  } finally {
+    execOptions.morselRows = savedMorsel;
+    fusedOptions.parallelMinRows = savedMin;
+  }
+});
+
+test('an aborted query rejects with QueryAbortedError; the engine keeps serving', async () => {
+  const table = lineitemTable(generateLineitem(0.05, 3), 1 << 17);
+  const ds = par.fromArrow(table);
+  const ac = new AbortController();
+  ac.abort();
+  try {
+    await q1Aether(par, ds).collect({ signal: ac.signal });
+    assert.unreachable('should have been aborted');
+  } catch (e) {
+    assert.instance(e, QueryAbortedError);
+  }
+  // Aborted while the workers run it: rejects (or, if it finished first, resolves) — never hangs.
+  const ac2 = new AbortController();
+  const p = q1Aether(par, ds).collect({ signal: ac2.signal });
+  setImmediate(() => ac2.abort());
+  await p.then((t) => par.release(t), (e) => assert.instance(e, QueryAbortedError));
+  const t = await q6Aether(par, ds).collect();
+  assert.is(t.numRows, 1);
+  par.release(t);
+  ds.release();
+});
+
+test('workers: an invalid value is a typed error naming the option; 0 runs without a runtime', async () => {
+  for (const bad of [-1, 1.5, 257, Number.NaN, '2' as unknown as number]) {
+    try {
+      await Engine.start({ workers: bad });
+      assert.unreachable(`workers ${String(bad)} accepted`);
+    } catch (e) {
+      assert.instance(e, InvalidOptionError);
+      assert.is((e as InvalidOptionError).option, 'workers');
+    }
+  }
+  assert.is(serial.runtime, undefined);
+  assert.is(serial.workers, 0);
+  assert.is(par.workers, 2);
+  assert.ok(par.runtime!.stats().perWorker.every((w) => w.state === 'ready'));
+});
+
+test.after(async () => {
+  await serial.close();
+  await par.close();
+  assert.ok(par.runtime!.closed);
+});
+
+test.run();
