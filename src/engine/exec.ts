@@ -22,6 +22,7 @@ import { FallBack, compileFused } from './fused.js';
 import { ops } from './ops.js';
 import type { LogicalPlan, Step } from './plan.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { runStepOn } from './exec-parallel.js';
 import { Field, RecordBatch, Schema as ArrowSchema, Struct, Table, makeData } from 'apache-arrow';
 
 export type Value = { readonly kind: 'col'; readonly col: Column } | { readonly kind: 'scalar'; readonly value: LitValue; readonly type: ColumnType };
@@ -68,11 +69,11 @@ export async function execute(ctx: Context, source: Dataset, p: LogicalPlan, res
       work.close();
     }
   }
-  return executeMaterialized(ctx, source, p, resultScope, signal);
+  return executeMaterialized(ctx, source, p, resultScope, signal, rt);
 }
 
 /** Kernel by kernel over whole batches, materializing every intermediate (the general path). */
-async function executeMaterialized(ctx: Context, source: Dataset, p: LogicalPlan, resultScope: ArenaScope, signal?: AbortSignal): Promise<Batch> {
+async function executeMaterialized(ctx: Context, source: Dataset, p: LogicalPlan, resultScope: ArenaScope, signal?: AbortSignal, rt?: Runtime): Promise<Batch> {
   const work = ctx.scope();
   const batchScopes: ArenaScope[] = [];
   try {
@@ -83,7 +84,7 @@ async function executeMaterialized(ctx: Context, source: Dataset, p: LogicalPlan
       let cur = b;
       let schema = p.sourceSchema;
       for (let i = 0; i < lead; i++) {
-        cur = runStep(cur, p.steps[i], schema, work);
+        cur = await runStepOn(rt, cur, p.steps[i], schema, work, undefined, signal);
         schema = p.schemas[i];
       }
       // Keep the (usually much smaller) pipeline output, free the imported batch right away.
@@ -93,12 +94,12 @@ async function executeMaterialized(ctx: Context, source: Dataset, p: LogicalPlan
     // Build sides of joins run first, into the work scope.
     const joins = new Map<Step, Batch>();
     for (const s of p.steps) {
-      if (s.kind === 'join') joins.set(s, await execute(ctx, s.right.source as Dataset, s.right, work, signal));
+      if (s.kind === 'join') joins.set(s, await execute(ctx, s.right.source as Dataset, s.right, work, signal, rt));
     }
     let cur = outs.length === 1 ? outs[0] : concatBatches(ctx, outs, lead === 0 ? p.sourceSchema : p.schemas[lead - 1], work);
     for (let i = lead; i < p.steps.length; i++) {
       if (signal?.aborted) throw new QueryAbortedError();
-      cur = runStep(cur, p.steps[i], i === 0 ? p.sourceSchema : p.schemas[i - 1], work, joins);
+      cur = await runStepOn(rt, cur, p.steps[i], i === 0 ? p.sourceSchema : p.schemas[i - 1], work, joins, signal);
     }
     return copyBatch(cur, resultScope);
   } finally {

@@ -11,6 +11,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { QueryAbortedError, execOptions } from '../../src/engine/exec.js';
 import { col, count, lit, max, mean, min, sum, type AggExpr } from '../../src/engine/expr.js';
 import { FUSED_PARALLEL_MIN_ROWS, fusedOptions } from '../../src/engine/fused.js';
+import { parallelOptions } from '../../src/engine/exec-parallel.js';
 import type { Query } from '../../src/engine/query.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { generateLineitem, lineitemTable } from '../../bench/tpch/lineitem.js';
@@ -103,6 +104,35 @@ test('seeded random data with nulls, several batches, tiny morsels, every batch 
   } finally {
     execOptions.morselRows = savedMorsel;
     fusedOptions.parallelMinRows = savedMin;
+  }
+});
+
+test('materialized filter and sort on the workers (threshold lowered): the same rows in the same order', async () => {
+  const saved = parallelOptions.minRows;
+  parallelOptions.minRows = 0;
+  try {
+    for (const seed of [21, 22]) {
+      const r = rng(seed);
+      const table = new Table([batch(r, 7000, ['A', 'N', 'R']), batch(r, 1500, ['R', 'A'])]);
+      const d0 = serial.fromArrow(table);
+      const d2 = par.fromArrow(table);
+      const queries: Array<[string, (e: Engine, d: typeof d0) => Query]> = [
+        ['filter', (e, d) => e.query(d).filter(col('y').lt(50).and(col('k').ne(0)))],
+        ['filter derived', (e, d) => e.query(d).derive({ z: col('x').mul(col('y')) }).filter(col('z').gt(0).or(col('flag').isNull())).select('z', 'flag', 'j')],
+        ['sort float desc nulls first', (e, d) => e.query(d).sort({ column: 'x', descending: true, nullsFirst: true })],
+        ['sort int (ties: stable)', (e, d) => e.query(d).filter(col('x').gt(0)).sort('k')],
+        ['sort int64 after filter', (e, d) => e.query(d).filter(col('i').lt(0)).sort('-j').limit(500, 10)],
+      ];
+      for (const [label, q] of queries) {
+        const before = tasksRun();
+        assert.is(await exact(q(par, d2), par), await exact(q(serial, d0), serial), `seed ${seed} ${label}`);
+        assert.ok(tasksRun() > before, `seed ${seed} ${label}: no task ran on the workers`);
+      }
+      d0.release();
+      d2.release();
+    }
+  } finally {
+    parallelOptions.minRows = saved;
   }
 });
 
