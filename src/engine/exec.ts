@@ -344,7 +344,7 @@ function toRecordBatch(b: Batch): RecordBatch {
 
 /** Concatenates batches of one schema into one batch (one copy). */
 function concatBatches(ctx: Context, bs: Batch[], schema: Schema, scope: ArenaScope): Batch {
-  if (bs.length === 0) return ops.emptyBatch(schema, scope);
+  if (bs.length === 0) return ops.emptyBatch(ctx, schema, scope);
   // Column by column, as chunks of one Vector: batches may carry different dictionaries (each
   // export is a new Dictionary type), which an arrow Table refuses but the importer unifies.
   const cols: Array<[string, Column]> = [];

@@ -16,6 +16,7 @@ import { filter as filterKernel, take as takeKernel } from '../kernels/filter.js
 import { groupBy, groupIds, type GroupAggOp } from '../kernels/groupby.js';
 import { argsort as argsortKernel } from '../kernels/sort.js';
 import type { ArenaScope } from '../memory/arena.js';
+import type { Context } from '../context.js';
 import type { AggName, LitValue, Schema } from './expr.js';
 import type { Step } from './plan.js';
 import { Vector } from 'apache-arrow';
@@ -277,9 +278,23 @@ function argsort(keys: Column[], descending: boolean[], nullsFirst: boolean[], s
   return argsortKernel(keys, { descending, nullsFirst, scope });
 }
 
-function emptyBatch(schema: Schema, scope: ArenaScope): Batch {
-  void scope;
-  throw new InvalidOptionError('source', [...schema.keys()].join(', '), 'at least one record batch');
+/**
+ * Zero-length columns of a schema: what a source without batches (a table with none, an IPC file
+ * with only a schema, a header-only CSV, a Parquet file without row groups) reads as, so every step
+ * runs on it like on any batch and the result keeps the schema. Dictionaries get an empty dictionary.
+ */
+function emptyBatch(ctx: Context, schema: Schema, scope: ArenaScope): Batch {
+  const cols: Array<[string, Column]> = [];
+  const empty = (type: ColumnType, name?: string) => {
+    const c = allocColumn(ctx, scope, type, 0, { dataBytes: 0, name });
+    if (type.name === 'utf8') ctx.mem.i32[c.offsets >>> 2] = 0;
+    return c;
+  };
+  for (const [name, type] of schema) {
+    if (type.name === 'dictionary') cols.push([name, new Column(ctx, scope, { type, length: 0, values: scope.alloc(0), dictionary: empty(columnType('utf8')), name })]);
+    else cols.push([name, empty(type, name)]);
+  }
+  return new Batch(cols, 0);
 }
 
 export const ops = {

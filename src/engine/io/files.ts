@@ -12,13 +12,12 @@
 import { extname } from 'node:path';
 import { Table, type RecordBatch } from 'apache-arrow';
 import { Batch } from '../../arrow/batch.js';
-import { Column, columnType } from '../../column.js';
-import { allocColumn } from '../../column-alloc.js';
 import { importTable } from '../../arrow/import.js';
 import type { Context } from '../../context.js';
 import { InvalidOptionError } from '../../errors.js';
 import type { ArenaScope } from '../../memory/arena.js';
 import type { Dataset } from '../dataset.js';
+import { ops } from '../ops.js';
 import type { Schema } from '../expr.js';
 import { schemaFromArrow } from '../schema.js';
 import { CsvReader, writeCsv, type CsvLayout, type CsvReadOptions, type CsvWriteOptions } from './csv.js';
@@ -79,25 +78,8 @@ export class FileDataset implements Dataset {
       any = true;
       yield b;
     }
-    if (!any) yield emptyBatch(this.ctx, this.schema, scopeFor());
+    if (!any) yield ops.emptyBatch(this.ctx, this.schema, scopeFor());
   }
-}
-
-/** Zero-length columns of a schema (dictionaries get an empty utf8 dictionary). */
-function emptyBatch(ctx: Context, schema: Schema, scope: ArenaScope): Batch {
-  const cols: Array<[string, Column]> = [];
-  for (const [name, type] of schema) {
-    if (type.name === 'dictionary') {
-      const dictionary = allocColumn(ctx, scope, columnType('utf8'), 0, { dataBytes: 0 });
-      ctx.mem.i32[dictionary.offsets >>> 2] = 0;
-      cols.push([name, new Column(ctx, scope, { type, length: 0, values: scope.alloc(0), dictionary, name })]);
-    } else {
-      const c = allocColumn(ctx, scope, type, 0, { dataBytes: 0, name });
-      if (type.name === 'utf8') ctx.mem.i32[c.offsets >>> 2] = 0;
-      cols.push([name, c]);
-    }
-  }
-  return new Batch(cols, 0);
 }
 
 /** Imports record batches one by one, each into the scope `scopeFor()` gives (empty batches skipped). */
