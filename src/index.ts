@@ -26,6 +26,8 @@ export {
 } from './engine/expr.js';
 export { QueryError } from './engine/plan.js';
 export { QueryAbortedError } from './engine/exec.js';
+export { FUSED_PARALLEL_MIN_ROWS } from './engine/fused.js';
+export { PARALLEL_MIN_ROWS } from './engine/exec-parallel.js';
 export { MemoryDataset, type Dataset } from './engine/dataset.js';
 export { FileFormatError } from './engine/io/ipc.js';
 export { FileDataset, type FileFormat, type FileInput } from './engine/io/files.js';

@@ -24,6 +24,7 @@ import { Query, type QueryRunner, type WriteOptions, type WriteResult } from './
 import { schemaOf } from './schema.js';
 import { streamBatches, streamable } from './stream.js';
 import { fusedOptions } from './fused.js';
+import { parallelOptions } from './exec-parallel.js';
 
 export interface EngineOptions {
   /** Fixed maximum of the shared memory in bytes (≤ 4 GiB). Default 4 GiB. */
@@ -247,7 +248,9 @@ export class Engine implements QueryRunner {
   runsOn(fused: boolean): string {
     const n = this.workers;
     if (n === 0) return 'main thread';
-    return fused ? `workers ${n} (batches of ${fusedOptions.parallelMinRows}+ rows; smaller ones on the main thread)` : 'main thread';
+    return fused
+      ? `workers ${n} (batches of ${fusedOptions.parallelMinRows}+ rows; smaller ones on the main thread)`
+      : `main thread; filter and one-key numeric sort of ${parallelOptions.minRows}+ rows on workers ${n}`;
   }
 
   /** Live result tables not yet released (for tests and leak checks). */

@@ -22,6 +22,13 @@
  * Per-morsel partials are merged on the host in row order (float sums with Neumaier), so results
  * do not depend on the morsel size beyond float rounding.
  *
+ * Where morsels run: the compiled program is plain data. It is written into shared memory (a program
+ * record per query, a batch record per batch: runtime/fused-vm.ts) and interpreted by the one
+ * interpreter there — on the engine's runtime workers (runtime op FUSED, one task per morsel range,
+ * split by the range driver) for batches of FUSED_PARALLEL_MIN_ROWS rows or more, else on this
+ * thread. Morsel m always writes partial slot m and the merge runs in morsel order here, so a
+ * parallel run is bit-for-bit the serial run. One register set per thread, allocated once per query.
+ *
  * What is not fused falls back to the materializing executor (exec.ts): keyed aggregates whose
  * key domain is larger than MAX_SLOTS or whose keys are not integer/dictionary source columns,
  * string comparisons, temporal arithmetic, countDistinct, joins.
