@@ -10,4 +10,4 @@
 
 export { keyRange, denseSlots, denseGroupIds, denseKeys } from './dense';
 export { groupIdsHash, groupRehash } from './table';
-export { groupAccumulate, groupFinish, denseMap } from './accumulate';
+export { groupAccumulate, denseAccumulate, denseTable, groupFinish, denseMap } from './accumulate';

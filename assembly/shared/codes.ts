@@ -30,6 +30,15 @@ export enum AggOp {
   MEAN = 4,
 }
 
+/** Operations on a dense group-by window table (assembly/groupby `denseTable`). */
+export enum TableOp {
+  BYTES = 0,
+  INIT = 1,
+  USED = 2,
+  MOVE = 3,
+  EXPAND = 4,
+}
+
 /**
  * Key column kinds in a key descriptor (assembly/groupby, assembly/hash): a fixed-width key uses its
  * DType code; these are the kinds that are not a DType.

@@ -26,7 +26,7 @@
  * Results are allocated in `opts.scope` or the first key's scope; intermediates live in a
  * temporary scope closed before returning. Dictionary key results share the input's dictionary.
  */
-import { AggOp } from '../../assembly/shared/codes.js';
+import { AggOp, TableOp } from '../../assembly/shared/codes.js';
 import { Column, ColumnType, DType, byteWidth, columnType, isIntegerDType, isNumericType } from '../column.js';
 import { bitmapBytes } from '../column-alloc.js';
 import type { Context } from '../context.js';
@@ -205,10 +205,18 @@ export function groupBy(keys: readonly Column[], aggs: readonly GroupAgg[], opts
   const { ctx } = first;
   const n = first.length;
   const out = opts.scope ?? first.scope;
-  const dense = densePlan(op, keys, opts.path ?? 'auto');
+  const path = opts.path ?? 'auto';
+  const windowed = path !== 'hash' && isDenseKeyType(keys) && first.type.dtype === DType.I32;
+  const dense = windowed ? undefined : densePlan(op, keys, path);
   const tmp = ctx.scope();
   try {
-    if (dense) return groupByDense(op, ctx, tmp, out, first, plans, dense);
+    if (windowed) {
+      const firstPlan = plans[0] ?? countRows(first);
+      const w = denseWindow(op, ctx, tmp, first, firstPlan, path === 'dense' ? DENSE_FORCED : Math.min(DENSE_AUTO, 2 * n));
+      if (w) return groupByDense(op, ctx, tmp, out, first, plans, w);
+      if (path === 'dense') throw tooWide(op, first);
+    }
+    if (dense) return groupByDense(op, ctx, tmp, out, first, plans, denseSlotKeys(op, ctx, tmp, first, plans[0] ?? countRows(first), dense));
     const { ids, groups, firstRow } = groupIdsHash(op, ctx, tmp, tmp, keys, opts);
     const rows = new Column(ctx, tmp, { type: columnType('int32'), length: groups, values: firstRow });
     const keyCols = keys.map((k) => take(k, rows, { scope: out }));
@@ -221,29 +229,131 @@ export function groupBy(keys: readonly Column[], aggs: readonly GroupAgg[], opts
   }
 }
 
-function groupByDense(op: string, ctx: Context, tmp: ArenaScope, out: ArenaScope, key: Column, plans: AggPlan[], d: Dense): GroupByResult {
+/**
+ * The dense slot space of a group-by: slot = key − min over the i32 keys at `keys` (null keys: the
+ * last slot), and the first aggregate's records at `acc`, already folded.
+ */
+interface DenseSlots {
+  keys: number;
+  kvalid: number;
+  /** Key of slot 0 (the i32 slot keys' own min is then `slotMin`). */
+  min: bigint;
+  slotMin: number;
+  nslots: number;
+  acc: number;
+}
+
+/** COUNT over the key itself: the aggregate whose records tell which slots exist when there is none. */
+const countRows = (key: Column): AggPlan => ({ op: AggOp.COUNT, name: 'count', col: key, dtype: DType.U8, outType: columnType('int64') });
+
+/** Keys of any integer width after `keyRange`: an i32 slot column, then the first aggregate. */
+function denseSlotKeys(op: string, ctx: Context, tmp: ArenaScope, key: Column, first: AggPlan, d: Dense): DenseSlots {
   const n = key.length;
   const { nslots } = d;
-  let slotKeys = key.values;
-  let slotValid = key.validity;
-  let min = Number(d.min);
+  let keys = key.values;
+  let kvalid = key.validity;
+  let slotMin = Number(d.min);
   if (key.type.dtype !== DType.I32) {
     // Fused reads are int32 only (one instantiation per value type); other widths get a slot column.
     const slots = tmp.alloc(n * 4);
     const minAt = putMin(ctx, d.min);
     const r = guard(op, () => ctx.kernel.denseSlots(key.type.dtype, key.values, key.validity, n, minAt, nslots, slots));
     if (r !== 0) throw new UnsupportedTypeError(op, [key.label]);
-    slotKeys = slots;
-    slotValid = 0;
-    min = 0;
+    keys = slots;
+    kvalid = 0;
+    slotMin = 0;
   }
-  // The first aggregate's records tell which slots saw a row (COUNT when there is no aggregate).
-  const firstPlan: AggPlan = plans[0] ?? { op: AggOp.COUNT, name: 'count', col: key, dtype: DType.U8, outType: columnType('int64') };
-  const acc0 = tmp.alloc(nslots * REC_BYTES);
-  const r0 = guard(op, () => ctx.kernel.groupAccumulate(firstPlan.op, firstPlan.dtype, slotKeys, slotValid, min, nslots, 1, firstPlan.col.values, firstPlan.col.validity, n, acc0));
-  if (r0 !== 0) throw new UnsupportedTypeError(`${op} ${firstPlan.name}`, [firstPlan.col.label]);
+  const acc = tmp.alloc(nslots * REC_BYTES);
+  const r0 = guard(op, () => ctx.kernel.groupAccumulate(first.op, first.dtype, keys, kvalid, slotMin, nslots, 1, first.col.values, first.col.validity, n, acc));
+  if (r0 !== 0) throw new UnsupportedTypeError(`${op} ${first.name}`, [first.col.label]);
+  return { keys, kvalid, min: d.min, slotMin, nslots, acc };
+}
+
+/** Rows the host looks ahead when it widens the window: the next 64 blocks' key range. */
+const WINDOW_LOOKAHEAD = 4096;
+
+/**
+ * The dense path over int32 keys in one pass (README "Fused window"): no key-range pass first. The
+ * first aggregate folds rows into a window table of slots [base, base + width) that starts empty;
+ * the kernel stops at the first 64-row block with a valid key outside, and the host moves the table
+ * into a wider window that holds the keys folded so far and those of the next WINDOW_LOOKAHEAD rows
+ * (at least twice as wide, centred on them, a power of two up to `limit`), then resumes from that
+ * row. At most ~log2(limit) moves, each ≤ limit slots. Returns undefined when the keys span more
+ * than `limit` values (the rows folded so far are then wasted: at most one accumulation pass).
+ */
+function denseWindow(op: string, ctx: Context, tmp: ArenaScope, key: Column, p: AggPlan, limit: number): DenseSlots | undefined {
+  const k = ctx.kernel;
+  const n = key.length;
+  const table = (what: TableOp, acc: number, min: number, nslots: number, dst = 0, dstMin = 0, dstSlots = 0): number => {
+    const r = guard(op, () => k.denseTable(what, p.op, p.dtype, acc, min, nslots, dst, dstMin, dstSlots));
+    if (r < 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
+    return r;
+  };
+  let base = 0;
+  let width = 0;
+  let acc = tmp.alloc(table(TableOp.BYTES, 0, 0, 1));
+  table(TableOp.INIT, acc, base, 1);
+  let row = 0;
+  for (;;) {
+    const from = row;
+    const at = acc;
+    row = guard(op, () => k.denseAccumulate(p.op, p.dtype, key.values, key.validity, base, width + 1, p.col.values, p.col.validity, from, n, at));
+    if (row < 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
+    if (row >= n) break;
+    // Keys already folded: the first and last slot with a row (null slot excluded).
+    const scratch = ctx.scratch;
+    const anyUsed = table(TableOp.USED, acc, base, width + 1, scratch) === 1;
+    const used: [number, number] = [base + ctx.mem.i32[scratch >>> 2], base + ctx.mem.i32[(scratch >>> 2) + 1]];
+    const withUsed = (r: [number, number]): [number, number] =>
+      !anyUsed ? r : r[1] < r[0] ? used : [Math.min(r[0], used[0]), Math.max(r[1], used[1])];
+    let [lo, hi] = withUsed(keyRangeOf(op, ctx, key, row, Math.min(WINDOW_LOOKAHEAD, n - row)));
+    if (hi - lo + 1 > limit) {
+      [lo, hi] = withUsed(keyRangeOf(op, ctx, key, row, Math.min(64, n - row)));
+      if (hi - lo + 1 > limit) return undefined;
+    }
+    const span = hi - lo + 1;
+    let next = 1;
+    while (next < 2 * span) next *= 2;
+    next = Math.min(limit, Math.max(next, 2 * width));
+    // Centred, then kept inside i32 (the kernel's window check computes base + width − 1).
+    const nextBase = Math.max(-(2 ** 31), Math.min(2 ** 31 - next, lo - Math.floor((next - span) / 2)));
+    const nextAcc = tmp.alloc(table(TableOp.BYTES, 0, 0, next + 1));
+    table(TableOp.MOVE, acc, base, width + 1, nextAcc, nextBase, next + 1);
+    base = nextBase;
+    width = next;
+    acc = nextAcc;
+  }
+  // The standard 16-byte records that denseMap and groupFinish read.
+  const nslots = width + 1;
+  const records = tmp.alloc(nslots * REC_BYTES);
+  table(TableOp.EXPAND, acc, base, nslots, records);
+  return { keys: key.values, kvalid: key.validity, min: BigInt(base), slotMin: base, nslots, acc: records };
+}
+
+/** Min and max of the valid int32 keys in rows [row, row + len) (row a multiple of 64); [0, −1] when none is valid. */
+function keyRangeOf(op: string, ctx: Context, key: Column, row: number, len: number): [number, number] {
+  const scratch = ctx.scratch;
+  const validity = key.validity === 0 ? 0 : key.validity + row / 8;
+  const valid = guard(op, () => ctx.kernel.keyRange(DType.I32, key.values + row * 4, validity, len, scratch));
+  if (valid <= 0) return [0, -1];
+  const i32 = ctx.mem.i32;
+  return [i32[scratch >>> 2], i32[(scratch >>> 2) + 2]];
+}
+
+/** The error of a forced dense path whose keys span too many values (exact span from `keyRange`). */
+function tooWide(op: string, key: Column): InvalidOptionError {
+  const { ctx } = key;
+  const valid = guard(op, () => ctx.kernel.keyRange(key.type.dtype, key.values, key.validity, key.length, ctx.scratch));
+  const dv = new DataView(ctx.mem.buffer, ctx.scratch, 16);
+  const span = valid > 0 ? dv.getBigInt64(8, true) - dv.getBigInt64(0, true) + 1n : 0n;
+  return new InvalidOptionError('path', 'dense', `a key domain of at most ${DENSE_FORCED} values (this one spans ${span})`);
+}
+
+function groupByDense(op: string, ctx: Context, tmp: ArenaScope, out: ArenaScope, key: Column, plans: AggPlan[], d: DenseSlots): GroupByResult {
+  const n = key.length;
+  const { nslots, acc } = d;
   const map = tmp.alloc(nslots * 4);
-  const groups = guard(op, () => ctx.kernel.denseMap(acc0, nslots, map));
+  const groups = guard(op, () => ctx.kernel.denseMap(acc, nslots, map));
 
   const keyValues = out.alloc(groups * byteWidth(key.type.dtype));
   const keyValidity = out.calloc(bitmapBytes(groups));
@@ -252,7 +362,7 @@ function groupByDense(op: string, ctx: Context, tmp: ArenaScope, out: ArenaScope
   const keyCol = resultColumn(ctx, out, key.type, groups, keyValues, keyValidity, keyNulls, key.dictionary);
 
   const results = plans.map((p, i) =>
-    aggregateSlots(op, ctx, tmp, out, p, slotKeys, slotValid, min, nslots, n, map, groups, i === 0 ? acc0 : undefined));
+    aggregateSlots(op, ctx, tmp, out, p, d.keys, d.kvalid, d.slotMin, nslots, n, map, groups, i === 0 ? acc : undefined));
   return { keys: [keyCol], results, groups };
 }
 
