@@ -33,8 +33,8 @@ export interface EngineOptions {
   initialMemory?: number;
   /**
    * Worker threads of the parallel runtime (src/runtime) that run query pipelines' morsels.
-   * Default: the available cores (os.availableParallelism()); 0 runs everything on the calling
-   * thread. Engine.start resolves once every worker is ready.
+   * Default: AETHERFLOW_WORKERS when set, else the available cores (os.availableParallelism());
+   * 0 runs everything on the calling thread. Engine.start resolves once every worker is ready.
    */
   workers?: number;
 }
@@ -120,7 +120,8 @@ export class Engine implements QueryRunner {
   }
 
   static async start(opts: EngineOptions = {}): Promise<Engine> {
-    const workers = opts.workers ?? os.availableParallelism();
+    const env = process.env.AETHERFLOW_WORKERS;
+    const workers = opts.workers ?? (env !== undefined && env !== '' ? Number(env) : os.availableParallelism());
     if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
       throw new InvalidOptionError('workers', opts.workers, 'an integer from 0 (run on the calling thread) to 256');
     }

@@ -179,7 +179,8 @@ export function explain(p: LogicalPlan, runsOn?: (fused: boolean) => string): st
   const lines: string[] = [`source ${p.sourceLabel} [${[...p.sourceSchema].map(([n, t]) => `${n}: ${typeLabel(t)}`).join(', ')}]`];
   let pipe: string[] = [];
   const flush = (fused = false) => {
-    if (pipe.length) lines.push(`  pipeline (fused per morsel${runsOn ? `; runs on ${runsOn(fused)}` : ''}): ${pipe.join(' → ')}`);
+    if (pipe.length) lines.push(`  pipeline (fused per morsel): ${pipe.join(' → ')}`);
+    if (pipe.length && runsOn) lines.push(`    runs on: ${runsOn(fused)}`);
     pipe = [];
   };
   for (const s of p.steps) {
