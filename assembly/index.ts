@@ -15,6 +15,7 @@ export { radixPass, radixRankPass, utf8Pass, sortGather, sortGatherUtf8 } from '
 export { compareScalar, compareColumns, countCompare, compareUtf8, compareUtf8Scalar, compareUtf8Columns, gatherBits, bitmapLogic, popcount } from './compare/index';
 export { filterBits, filterFixed, filterUtf8Size, filterUtf8, takeCheck, takeFixed, takeBits, takeUtf8Size, takeUtf8 } from './filter/index';
 export { hashColumn, hashFold32 } from './hash/index';
+export { joinBuckets, joinProbe, joinValidity } from './join/index';
 export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, denseAccumulate, denseTable, groupFinish } from './groupby/index';
 export { fusedSlots, fusedMaskSlots, fusedGroupSums } from './fused/index';
 export { csvScan, csvParse } from './csv/index';

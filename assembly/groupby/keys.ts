@@ -38,8 +38,14 @@ export function hashKeys(keys: usize, nkeys: i32, start: i32, m: i32, out: usize
 /** Equal as keys: floats compare with -0 = +0 and NaN = NaN (the hash normalizes the same way). */
 // @ts-ignore: decorator
 @inline export function eqAt<T>(values: usize, a: i32, b: i32): bool {
-  const x = load<T>(at<T>(values, a));
-  const y = load<T>(at<T>(values, b));
+  return eqAcross<T>(values, a, values, b);
+}
+
+/** eqAt across two columns of one type: row a of the values at pa, row b of those at pb (a join's two sides). */
+// @ts-ignore: decorator
+@inline export function eqAcross<T>(pa: usize, a: i32, pb: usize, b: i32): bool {
+  const x = load<T>(at<T>(pa, a));
+  const y = load<T>(at<T>(pb, b));
   if (isFloat<T>()) return x == y || (x != x && y != y);
   return x == y;
 }
@@ -54,27 +60,38 @@ function bytesEqual(p: usize, q: usize, len: usize): bool {
 
 /** Do rows a and b have the same key in every key column? (Two nulls are the same key.) */
 export function keysEqual(keys: usize, nkeys: i32, a: i32, b: i32): bool {
+  return keysEqualAcross(keys, a, keys, b, nkeys);
+}
+
+/**
+ * Row a under descriptors ka and row b under kb have the same key in every column (two nulls are
+ * the same key). The two descriptor sets must have the same kinds column by column (a join's probe
+ * and build keys after the host brought them to one type); the kinds are read from ka.
+ */
+// @ts-ignore: decorator
+@inline export function keysEqualAcross(ka: usize, a: i32, kb: usize, b: i32, nkeys: i32): bool {
   for (let k = 0; k < nkeys; k++) {
-    const validity = field(keys, k, K_VALIDITY);
-    const va = bit(validity, a);
-    if (va != bit(validity, b)) return false;
+    const va = bit(field(ka, k, K_VALIDITY), a);
+    if (va != bit(field(kb, k, K_VALIDITY), b)) return false;
     if (!va) continue; // both null
-    const v = field(keys, k, K_VALUES);
+    const pa = field(ka, k, K_VALUES);
+    const pb = field(kb, k, K_VALUES);
     let eq = false;
-    switch (load<i32>(keys + <usize>k * KEY_BYTES + K_KIND)) {
-      case DType.I8: case DType.U8: eq = eqAt<u8>(v, a, b); break;
-      case DType.I16: case DType.U16: eq = eqAt<u16>(v, a, b); break;
-      case DType.I32: case DType.U32: eq = eqAt<u32>(v, a, b); break;
-      case DType.I64: case DType.U64: eq = eqAt<u64>(v, a, b); break;
-      case DType.F32: eq = eqAt<f32>(v, a, b); break;
-      case DType.F64: eq = eqAt<f64>(v, a, b); break;
-      case DType.BOOL: eq = bit(v, a) == bit(v, b); break;
+    switch (load<i32>(ka + <usize>k * KEY_BYTES + K_KIND)) {
+      case DType.I8: case DType.U8: eq = eqAcross<u8>(pa, a, pb, b); break;
+      case DType.I16: case DType.U16: eq = eqAcross<u16>(pa, a, pb, b); break;
+      case DType.I32: case DType.U32: eq = eqAcross<u32>(pa, a, pb, b); break;
+      case DType.I64: case DType.U64: eq = eqAcross<u64>(pa, a, pb, b); break;
+      case DType.F32: eq = eqAcross<f32>(pa, a, pb, b); break;
+      case DType.F64: eq = eqAcross<f64>(pa, a, pb, b); break;
+      case DType.BOOL: eq = bit(pa, a) == bit(pb, b); break;
       case KeyKind.UTF8: {
-        const offs = field(keys, k, K_OFFSETS);
-        const sa = load<i32>(at<i32>(offs, a));
-        const sb = load<i32>(at<i32>(offs, b));
-        const len = load<i32>(at<i32>(offs, a + 1)) - sa;
-        eq = len == load<i32>(at<i32>(offs, b + 1)) - sb && bytesEqual(v + <usize>sa, v + <usize>sb, <usize>len);
+        const oa = field(ka, k, K_OFFSETS);
+        const ob = field(kb, k, K_OFFSETS);
+        const sa = load<i32>(at<i32>(oa, a));
+        const sb = load<i32>(at<i32>(ob, b));
+        const len = load<i32>(at<i32>(oa, a + 1)) - sa;
+        eq = len == load<i32>(at<i32>(ob, b + 1)) - sb && bytesEqual(pa + <usize>sa, pb + <usize>sb, <usize>len);
         break;
       }
       default: assert(false, 'keysEqual: unknown key kind');

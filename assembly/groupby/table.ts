@@ -20,10 +20,10 @@
 import { DType } from '../shared/codes';
 import { hashKeys, keysEqual, eqAt, K_KIND, K_VALUES, K_VALIDITY } from './keys';
 
-const T_SLOTS: usize = 0;
-const T_CAPACITY: usize = 4;
-const T_GROUPS: usize = 8;
-const T_FIRST_ROW: usize = 12;
+export const T_SLOTS: usize = 0;
+export const T_CAPACITY: usize = 4;
+export const T_GROUPS: usize = 8;
+export const T_FIRST_ROW: usize = 12;
 
 /** Rows hashed per batch: 8 KiB of hashes, which stay in L1 while the batch is probed. */
 const CHUNK: i32 = 1024;

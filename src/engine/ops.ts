@@ -3,23 +3,21 @@
  * engine's conventions (results in the given scope, SQL null semantics) applied in one place.
  */
 import { Batch } from '../arrow/batch.js';
-import { exportData } from '../arrow/export.js';
-import { importVector } from '../arrow/import.js';
 import { Column, byteWidth, columnType, typeLabel, type ColumnType } from '../column.js';
 import { allocColumn, bitmapBytes, columnFromArray, columnFromStrings } from '../column-alloc.js';
 import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
 import * as agg from '../kernels/aggregate.js';
 import { arith as arithKernel, type ArithOpName } from '../kernels/arith.js';
 import { cast as castKernel } from '../kernels/cast.js';
-import { and, between as betweenKernel, compare as compareKernel, isNotNull, isNull as isNullKernel, not as notKernel, or, type CompareOp } from '../kernels/compare.js';
+import { and, between as betweenKernel, compare as compareKernel, decodeDictionary, isNotNull, isNull as isNullKernel, not as notKernel, or, type CompareOp } from '../kernels/compare.js';
 import { filter as filterKernel, take as takeKernel } from '../kernels/filter.js';
 import { groupBy, groupIds, type GroupAggOp } from '../kernels/groupby.js';
+import { hashJoin } from '../kernels/join.js';
 import { argsort as argsortKernel } from '../kernels/sort.js';
 import type { ArenaScope } from '../memory/arena.js';
 import type { Context } from '../context.js';
-import type { AggName, LitValue, Schema } from './expr.js';
+import { commonNumeric, type AggName, type LitValue, type Schema } from './expr.js';
 import type { Step } from './plan.js';
-import { Vector } from 'apache-arrow';
 
 export interface AggArg {
   name: string;
@@ -206,72 +204,37 @@ function scalarColumn(ctx: Column['ctx'], v: number | bigint | null, t: ColumnTy
   }
 }
 
-/** Hash join: the right side is the build side. Null keys never match (SQL). */
+/**
+ * Hash join: the right side is the build side (kernels/join: the group-by hash table over the right
+ * keys, probed with the left keys in wasm). Null keys never match (SQL). Output rows follow the left
+ * side's order; each left row's matches follow the right side's order.
+ */
 function join(left: Batch, step: Extract<Step, { kind: 'join' }>, right: Batch, scope: ArenaScope): Batch {
-  const n = left.length;
-  const m = right.length;
-  const lk = step.on.map(([l]) => left.column(l));
-  const rk = step.on.map(([, r]) => right.column(r));
-  // One id space for both sides: group ids over the concatenated keys (right rows first).
-  const both = lk.map((l, i) => concatColumns([rk[i], castLike(l, rk[i], scope)], scope));
-  const ids = groupIds(both, { scope });
-  const id = new Int32Array(ids.ids.ctx.mem.buffer, ids.ids.values, n + m).slice();
-  const hasNull = (cols: Column[], i: number) => cols.some((c) => !c.isValid(i));
-  // Bucket the right rows by id (counting sort), skipping null keys.
-  const start = new Int32Array(ids.groups + 1);
-  for (let r = 0; r < m; r++) if (!hasNull(rk, r)) start[id[r] + 1]++;
-  for (let g = 0; g < ids.groups; g++) start[g + 1] += start[g];
-  const fill = start.slice(0, ids.groups);
-  const rows = new Int32Array(start[ids.groups]);
-  for (let r = 0; r < m; r++) if (!hasNull(rk, r)) rows[fill[id[r]]++] = r;
-  const li: number[] = [];
-  const ri: number[] = [];
-  for (let l = 0; l < n; l++) {
-    const g = id[m + l];
-    const lo = hasNull(lk, l) ? 0 : start[g];
-    const hi = hasNull(lk, l) ? 0 : start[g + 1];
-    if (lo === hi) {
-      if (step.how === 'left') { li.push(l); ri.push(-1); }
-      continue;
-    }
-    for (let k = lo; k < hi; k++) { li.push(l); ri.push(rows[k]); }
-  }
-  const ctx = left.columns[0]?.ctx ?? right.columns[0].ctx;
-  const lidx = columnFromArray(ctx, scope, columnType('int32'), Int32Array.from(li));
-  const rvalid = ri.map((r) => r >= 0);
-  const ridx = columnFromArray(ctx, scope, columnType('int32'), Int32Array.from(ri, (r) => Math.max(r, 0)), rvalid);
+  const keys = step.on.map(([l, r]) => joinKeys(left.column(l), right.column(r), scope));
+  const pairs = hashJoin(keys.map(([l]) => l), keys.map(([, r]) => r), { how: step.how, scope });
   const out: Array<[string, Column]> = [];
-  for (const [name, c] of left) out.push([name, takeKernel(c, lidx, { scope })]);
+  for (const [name, c] of left) out.push([name, takeKernel(c, pairs.probe, { scope })]);
   const sameNamed = new Set(step.on.filter(([l, r]) => l === r).map(([, r]) => r));
-  for (const [name, c] of right) if (!sameNamed.has(name)) out.push([name, takeKernel(c, ridx, { scope })]);
-  return new Batch(out, li.length);
+  for (const [name, c] of right) if (!sameNamed.has(name)) out.push([name, takeKernel(c, pairs.build, { scope })]);
+  return new Batch(out, pairs.length);
 }
 
-function castLike(c: Column, like: Column, scope: ArenaScope): Column {
-  if (c.type.name === like.type.name) return c;
-  if (c.type.name === 'dictionary' || c.type.name === 'utf8' || like.type.name === 'utf8' || like.type.name === 'dictionary') {
-    return c; // concat handles utf8 ↔ dictionary via Arrow's unification
+/**
+ * A pair of join keys brought to one physical kind, so equal values hash and compare equal: numbers
+ * to their common type (int8 = int32, int = float), strings to utf8 unless both sides share one
+ * dictionary (then the codes are the keys: import gives equal strings one code).
+ */
+function joinKeys(l: Column, r: Column, scope: ArenaScope): [Column, Column] {
+  const str = (c: Column) => c.type.name === 'utf8' || c.type.name === 'dictionary';
+  if (str(l) || str(r)) {
+    if (l.type.name === 'dictionary' && r.type.name === 'dictionary' && l.dictionary === r.dictionary && l.type.dtype === r.type.dtype) return [l, r];
+    const utf8 = (c: Column) => (c.type.name === 'dictionary' ? decodeDictionary('join', c, scope) : c);
+    return [utf8(l), utf8(r)];
   }
-  return castKernel(c, like.type, { scope });
-}
-
-/** Concatenates columns of one type (one copy through Arrow chunks). */
-function concatColumns(cols: Column[], scope: ArenaScope): Column {
-  const datas = cols.map((c) => exportData(c));
-  const types = new Set(cols.map((c) => c.type.name));
-  if (types.size > 1) {
-    // utf8 with dictionary: decode the dictionary side to utf8 first.
-    const strs = cols.map((c) => (c.type.name === 'utf8' ? exportData(c) : exportData(toUtf8(c, scope))));
-    return importVector(cols[0].ctx, scope, new Vector(strs), { copy: true });
-  }
-  return importVector(cols[0].ctx, scope, new Vector(datas), { copy: true });
-}
-
-function toUtf8(c: Column, scope: ArenaScope): Column {
-  const v = new Vector([exportData(c)]);
-  const s: Array<string | null> = [];
-  for (let i = 0; i < v.length; i++) s.push(v.get(i) as string | null);
-  return columnFromStrings(c.ctx, scope, s);
+  if (l.type.name === r.type.name && l.type.unit === r.type.unit) return [l, r];
+  const t = commonNumeric(l.type, r.type);
+  const to = (c: Column) => (c.type.name === t.name ? c : castKernel(c, t, { scope }));
+  return [to(l), to(r)];
 }
 
 function argsort(keys: Column[], descending: boolean[], nullsFirst: boolean[], scope: ArenaScope): Column {

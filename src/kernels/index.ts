@@ -14,3 +14,4 @@ export {
   groupBy, groupIds, groupBySum,
   type GroupAgg, type GroupAggOp, type GroupByOptions, type GroupByResult, type GroupIdsResult,
 } from './groupby.js';
+export { hashJoin, type HashJoinOptions, type HashJoinResult } from './join.js';

@@ -68,6 +68,10 @@ export interface KernelExports {
   // hash (assembly/hash): 0 ok, −1 unknown key kind. kind = DType code or KeyKind.UTF8.
   hashColumn(kind: number, values: number, validity: number, offsets: number, n: number, out: number, combine: number): number;
   hashFold32(src: number, dst: number, n: number): void;
+  // join (assembly/join): buckets of build rows per group; probe → first probe row not done (pairs written at `state`); validity → nulls.
+  joinBuckets(ids: number, m: number, groups: number, start: number, rows: number): void;
+  joinProbe(pk: number, bk: number, nkeys: number, from: number, n: number, table: number, bstart: number, brows: number, outP: number, outB: number, written: number, cap: number, left: number, hashes: number, state: number): number;
+  joinValidity(rows: number, n: number, out: number): number;
   // groupby (assembly/groupby): record layouts in keys.ts / table.ts / accumulate.ts; −1 unsupported op/type.
   keyRange(dtype: number, keys: number, validity: number, n: number, out: number): number;
   denseSlots(dtype: number, keys: number, validity: number, n: number, minAt: number, nslots: number, out: number): number;
