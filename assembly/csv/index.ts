@@ -134,7 +134,8 @@ let blank = false; // a blank line after a row
  * the file; `cap` entries available) and, per column, the sum of its field lengths to sizes[j]
  * (i32, zeroed by the caller: an upper bound of a utf8 column's bytes). With `final` the last row
  * may lack its newline. Returns the row count (and out[0] = newlines seen + 1 for an unterminated
- * last row: the lines the window spans), ANOMALY or CAPACITY.
+ * last row: the lines the window spans), ANOMALY, or CAPACITY (out[1] = bytes scanned before `pos`
+ * ran out, so the host can size the retry).
  */
 export function csvScan(text: usize, len: i32, delim: i32, ncols: i32, final: i32, pos: usize, cap: i32, sizes: usize, out: usize): i32 {
   if (ncols < 1 || cap < 1) return ANOMALY;
@@ -153,14 +154,14 @@ export function csvScan(text: usize, len: i32, delim: i32, ncols: i32, final: i3
   let base = 0;
   for (; base + 64 <= len; base += 64) {
     // At most 64 separators per block. JUSTIFICATION: checked once per block instead of per store.
-    if (k + 64 > cap) return CAPACITY;
+    if (k + 64 > cap) { store<i32>(out, base, 4); return CAPACITY; }
     const p = text + <usize>base;
     if (!block(text, base, eqMask(p, vd), eqMask(p, vl), eqMask(p, vq), eqMask(p, vc), <u64>-1, 0, ncols, pos, sizes)) return ANOMALY;
   }
   // Scalar tail: the same masks built byte by byte.
   const rem = len - base;
   if (rem > 0) {
-    if (k + 64 > cap) return CAPACITY;
+    if (k + 64 > cap) { store<i32>(out, base, 4); return CAPACITY; }
     let D: u64 = 0, L: u64 = 0, Q: u64 = 0, C: u64 = 0;
     for (let i = 0; i < rem; i++) {
       const c = <i32>load<u8>(text + <usize>(base + i));
@@ -178,7 +179,7 @@ export function csvScan(text: usize, len: i32, delim: i32, ncols: i32, final: i3
     // A last row without its newline: only in the final window (the host cuts others after a newline).
     if (final == 0 || field != ncols - 1 || blank) return ANOMALY;
     if (prev + 2 == len && load<u8>(text + <usize>prev + 1) == CR && field == 0) return ANOMALY; // a lone CR line
-    if (k + 1 > cap) return CAPACITY;
+    if (k + 1 > cap) { store<i32>(out, len, 4); return CAPACITY; }
     store<i32>(pos + (<usize>k << 2), len);
     const sz = sizes + (<usize>(ncols - 1) << 2);
     store<i32>(sz, load<i32>(sz) + (len - prev - 1));
@@ -487,15 +488,16 @@ function run(text: usize, pos: usize, ncols: i32, j: i32, from: i32, to: i32, co
 }
 
 /**
- * Parses rows [0, n) of every column described at `cols` (ncols records, see above), block by block.
- * Resumable: each column continues from its `done`. Returns 0 when every column is done, 1 when a
- * field needs the host (out[0] = column, out[1] = row; the host handles it, bumps `done`, calls
- * again), −2 for an unknown kind.
+ * Parses rows [0, n) of columns [j0, j1) described at `cols` (ncols records, see above), block by
+ * block. Columns are independent, so two threads may parse disjoint column ranges of one window at
+ * once. Resumable: each column continues from its `done`. Returns 0 when those columns are done, 1
+ * when a field needs the host (out[0] = column, out[1] = row; the host handles it, bumps `done`,
+ * calls again), −2 for an unknown kind.
  */
-export function csvParse(text: usize, pos: usize, ncols: i32, n: i32, cols: usize, out: usize): i32 {
+export function csvParse(text: usize, pos: usize, ncols: i32, n: i32, cols: usize, j0: i32, j1: i32, out: usize): i32 {
   for (let b0 = 0; b0 < n; b0 += BLOCK_ROWS) {
     const b1 = min(n, b0 + BLOCK_ROWS);
-    for (let j = 0; j < ncols; j++) {
+    for (let j = j0; j < j1; j++) {
       const col = cols + <usize>(j * C_BYTES);
       const from = load<i32>(col, C_DONE);
       if (from >= b1) continue;

@@ -92,7 +92,7 @@ export interface KernelExports {
   fusedGroupSums(slots: number, n: number, nslots: number, cols: number, ncols: number, acc: number): void;
   // csv (assembly/csv): scan → rows, −1 hand the window back, −2 pos too small; parse → 0 done, 1 a field for the host (out: column, row).
   csvScan(text: number, len: number, delim: number, ncols: number, final: number, pos: number, cap: number, sizes: number, out: number): number;
-  csvParse(text: number, pos: number, ncols: number, n: number, cols: number, out: number): number;
+  csvParse(text: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number, out: number): number;
   [name: string]: unknown;
 }
 

@@ -15,7 +15,7 @@ import { FLAG_QUOTED, ParseError, Tokens, parseColumn, type CsvType, type Target
 /** The two exports used here (a subset of KernelExports, so a worker can hold just these). */
 export interface CsvKernel {
   csvScan(text: number, len: number, delim: number, ncols: number, final: number, pos: number, cap: number, sizes: number, out: number): number;
-  csvParse(text: number, pos: number, ncols: number, n: number, cols: number, out: number): number;
+  csvParse(text: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number, out: number): number;
 }
 
 // Column descriptor: 32 bytes per column (assembly/csv/index.ts has the drawing).
@@ -35,7 +35,8 @@ const WIDTH: Partial<Record<CsvType, number>> = {
 /** The kernel's kind code for a CSV type, or undefined (timestamps: the JS path reads those files). */
 export const kindOf = (t: CsvType): number | undefined => KIND[t];
 
-export type ScanResult = { rows: number; lines: number } | 'redo' | 'capacity';
+/** 'capacity': `pos` ran out after `scanned` bytes (the caller retries with a larger one). */
+export type ScanResult = { rows: number; lines: number } | 'redo' | { capacity: true; scanned: number };
 
 /**
  * Splits text[0, len) (whole rows) into `pos` (cap u32 entries) and per-column byte sums in `sizes`
@@ -46,7 +47,7 @@ export function scanWindow(
 ): ScanResult {
   mem.i32.fill(0, sizes >>> 2, (sizes >>> 2) + ncols);
   const rows = k.csvScan(text, len, delim, ncols, final ? 1 : 0, pos, cap, sizes, out);
-  if (rows === -2) return 'capacity';
+  if (rows === -2) return { capacity: true, scanned: mem.i32[(out >>> 2) + 1] };
   if (rows < 0) return 'redo';
   return { rows, lines: mem.i32[out >>> 2] };
 }
@@ -90,18 +91,18 @@ one.reserve(1, 1);
 one.rows = 1;
 
 /**
- * Parses every column of the scanned window into the described buffers. Fields the kernel hands
- * back go through the JS parser one by one (`spare`: 64 bytes of scratch). Returns false when a
- * field is not a value of its column's type: the caller redoes the window with the JS path for the
- * error (with its line).
+ * Parses columns [j0, j1) of the scanned window into the described buffers. Fields the kernel hands
+ * back go through the JS parser one by one (`out`: 8 bytes, `spare`: 64 bytes of scratch, both
+ * private to this call). Returns false when a field is not a value of its column's type: the caller
+ * redoes the window with the JS path for the error (with its line).
  */
 export function parseWindow(
-  k: CsvKernel, mem: Target, text: number, len: number, pos: number, ncols: number, n: number, cols: number, out: number,
-  types: readonly CsvType[], spare: number,
+  k: CsvKernel, mem: Target, text: number, len: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number,
+  out: number, types: readonly CsvType[], spare: number,
 ): boolean {
   const buf = new Uint8Array(mem.buffer, text, len);
   for (;;) {
-    const rc = k.csvParse(text, pos, ncols, n, cols, out);
+    const rc = k.csvParse(text, pos, ncols, n, cols, j0, j1, out);
     if (rc === 0) return true;
     if (rc !== 1) throw new Error(`csvParse: unknown column kind (${rc})`);
     const i32 = mem.i32;

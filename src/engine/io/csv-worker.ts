@@ -1,15 +1,32 @@
 /**
- * A CSV parse worker: tokenizes one window of whole rows and parses every column into buffers of its
- * own, laid out like an engine column (values at 0, validity bitmap, utf8 offsets), transferred back.
- * The main thread (csv.ts) copies them into the batch's scope — one memcpy per buffer — and keeps
- * the order, the line numbers and the errors. Only csv-parse.ts is loaded here (no engine, no wasm).
+ * A CSV parse worker. Two kinds of jobs:
  *
- *   in:  { id, bytes (transferred), delim, ncols, types }
- *   out: { id, ok: true, rows, lines, cols: [{ buf, values, validity, offsets, nulls }] }
- *      | { id, ok: false, line (relative to the window, 0-based), column, detail }
+ * - kernel jobs (`op: 'scan' | 'parse'`, the common path): the CSV kernel (assembly/csv) over the
+ *   engine's shared Memory — scan a window already copied into the arena, or parse a range of its
+ *   columns straight into the batch's buffers (the main thread allocated them). Nothing is copied
+ *   back; the reply is a few numbers. The first job for a Memory carries it and the compiled kernel
+ *   module (`memory`, `module`, keyed by `memoryId`); later ones only the id.
+ *
+ *     scan:  { id, op, memoryId, text, len, delim, ncols, final, pos, cap, sizes, out }
+ *         →  { id, ok: true, rows, lines } | { id, ok: false, redo: true } | { id, ok: false, capacity: true }
+ *     parse: { id, op, memoryId, text, len, pos, ncols, n, cols, j0, j1, out, spare, types }
+ *         →  { id, ok: true } | { id, ok: false, redo: true }
+ *     (a trap → { id, ok: false, trap: message })
+ *
+ * - JS jobs (no `op`; files with a type the kernel lacks): tokenize one window of whole rows and
+ *   parse every column into buffers of its own, laid out like an engine column (values at 0,
+ *   validity bitmap, utf8 offsets), transferred back; the main thread copies them into the batch's
+ *   scope and keeps the order, the line numbers and the errors.
+ *
+ *     in:  { id, bytes (transferred), delim, ncols, types }
+ *     out: { id, ok: true, rows, lines, cols: [{ buf, values, validity, offsets, nulls }] }
+ *        | { id, ok: false, line (relative to the window, 0-based), column, detail }
  */
 import { parentPort } from 'node:worker_threads';
 import { ParseError, RowError, Tokens, dataBytesOf, parseColumn, tokenize, type CsvType } from './csv-parse.js';
+import { parseWindow, scanWindow, type CsvKernel } from './csv-kernel.js';
+import { instantiateKernel } from '../../kernels/module.js';
+import { SharedMemory } from '../../memory/shared-memory.js';
 
 interface Job {
   id: number;
@@ -26,7 +43,47 @@ const WIDTH: Partial<Record<CsvType, number>> = {
 const align8 = (n: number): number => (n + 7) & ~7;
 const tok = new Tokens();
 
-parentPort!.on('message', (m: Job) => {
+interface KernelJob {
+  id: number;
+  op: 'scan' | 'parse';
+  memoryId: number;
+  memory?: WebAssembly.Memory;
+  module?: WebAssembly.Module;
+  [k: string]: unknown;
+}
+
+/** Kernel instances by memory id: the last few engines' Memories (older ones are dropped). */
+const kernels = new Map<number, { k: CsvKernel; mem: SharedMemory }>();
+
+function kernelJob(m: KernelJob): Record<string, unknown> {
+  let inst = kernels.get(m.memoryId);
+  if (!inst) {
+    if (!m.memory || !m.module) return { ok: false, trap: 'no Memory for this job (the worker restarted?)', lost: true };
+    inst = { k: instantiateKernel(m.module, m.memory) as unknown as CsvKernel, mem: new SharedMemory(m.memory) };
+    kernels.set(m.memoryId, inst);
+    if (kernels.size > 4) kernels.delete(kernels.keys().next().value!);
+  }
+  const { k, mem } = inst;
+  const n = (key: string): number => m[key] as number;
+  try {
+    if (m.op === 'scan') {
+      const r = scanWindow(k, mem, n('text'), n('len'), n('delim'), n('ncols'), m.final as boolean, n('pos'), n('cap'), n('sizes'), n('out'));
+      if (r === 'redo') return { ok: false, redo: true };
+      if ('capacity' in r) return { ok: false, capacity: true, scanned: r.scanned };
+      return { ok: true, rows: r.rows, lines: r.lines };
+    }
+    const ok = parseWindow(k, mem, n('text'), n('len'), n('pos'), n('ncols'), n('n'), n('cols'), n('j0'), n('j1'), n('out'), m.types as CsvType[], n('spare'));
+    return ok ? { ok: true } : { ok: false, redo: true };
+  } catch (e) {
+    return { ok: false, trap: (e as Error)?.message ?? String(e) };
+  }
+}
+
+parentPort!.on('message', (m: Job | KernelJob) => {
+  if ('op' in m) {
+    parentPort!.postMessage({ id: m.id, ...kernelJob(m) });
+    return;
+  }
   let j = -1;
   try {
     const { line } = tokenize(tok, m.bytes, 0, m.bytes.length, true, m.delim, m.ncols, 0, 0x7fffffff);

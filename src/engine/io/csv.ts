@@ -38,7 +38,7 @@ import { Batch } from '../../arrow/batch.js';
 import { Column, byteWidth, columnType, type ColumnType, type TypeName } from '../../column.js';
 import { allocColumn } from '../../column-alloc.js';
 import type { Context } from '../../context.js';
-import { AetherError, InvalidOptionError } from '../../errors.js';
+import { AetherError, InvalidOptionError, KernelTrapError } from '../../errors.js';
 import { guard } from '../../kernels/module.js';
 import type { ArenaScope } from '../../memory/arena.js';
 import type { Schema } from '../expr.js';
@@ -185,6 +185,25 @@ class ChunkReader {
     return true;
   }
 
+  /**
+   * Puts bytes consumed earlier back in front of the unconsumed ones (they must be the input's bytes
+   * right before `pos`): the kernel pipeline's rewind after a window it handed back.
+   */
+  unshift(bytes: Uint8Array): void {
+    if (this.#bytes) {
+      // In-memory input: those bytes are still right there.
+      this.pos -= bytes.length;
+      return;
+    }
+    const rest = this.buf.subarray(this.pos, this.limit);
+    const next = Buffer.allocUnsafe(bytes.length + rest.length);
+    next.set(bytes, 0);
+    next.set(rest, bytes.length);
+    this.buf = next;
+    this.pos = 0;
+    this.limit = next.length;
+  }
+
   async close(): Promise<void> {
     const fh = this.#fh;
     this.#fh = undefined;
@@ -206,8 +225,16 @@ const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
  * worker boots through tsx's register hook first, as src/runtime does; built, it is csv-worker.js.
  * Unref'd while idle so it never keeps the process alive.
  */
+/** A kernel job's reply (csv-worker.ts). */
+type KernelReply = { ok: true; rows?: number; lines?: number } | { ok: false; redo?: boolean; capacity?: boolean; scanned?: number; trap?: string };
+
+/** Memories get a small id, so a worker instantiates the kernel once per Memory (it is sent once per worker). */
+const memoryIds = new WeakMap<WebAssembly.Memory, number>();
+let nextMemoryId = 1;
+
 class CsvWorker {
-  readonly #rpc: RpcWorker<WorkerReply & { id: number }>;
+  readonly #rpc: RpcWorker<(WorkerReply | KernelReply) & { id: number }>;
+  readonly #sent = new Set<number>();
 
   constructor() {
     let worker: Worker;
@@ -228,14 +255,27 @@ class CsvWorker {
   }
 
   parse(bytes: Uint8Array, delim: number, ncols: number, types: CsvType[]): Promise<WorkerReply> {
-    return this.#rpc.call({ bytes, delim, ncols, types }, ' is gone', [bytes.buffer as ArrayBuffer]);
+    return this.#rpc.call({ bytes, delim, ncols, types }, ' is gone', [bytes.buffer as ArrayBuffer]) as Promise<WorkerReply>;
+  }
+
+  /** A kernel job (scan / parse) over ctx's Memory; the Memory and module travel with the first one. */
+  async kernel(ctx: Context, op: 'scan' | 'parse', job: Record<string, unknown>): Promise<KernelReply> {
+    let id = memoryIds.get(ctx.memory);
+    if (id === undefined) memoryIds.set(ctx.memory, (id = nextMemoryId++));
+    const first = !this.#sent.has(id);
+    this.#sent.add(id);
+    const r = (await this.#rpc.call({ ...job, op, memoryId: id, ...(first ? { memory: ctx.memory, module: ctx.module } : {}) }, ' is gone')) as KernelReply;
+    if (!r.ok && r.trap !== undefined) throw new KernelTrapError(op === 'scan' ? 'csvScan' : 'csvParse', r.trap);
+    return r;
   }
 }
 
 const workers: CsvWorker[] = [];
 let turn = 0;
 function csvWorker(_depth: number): CsvWorker {
-  const k = turn++ % POOL_SIZE;
+  return workerAt(turn++ % POOL_SIZE);
+}
+function workerAt(k: number): CsvWorker {
   if (!workers[k] || workers[k].dead) workers[k] = new CsvWorker();
   return workers[k];
 }
@@ -290,6 +330,9 @@ function buildColumn(
 
 // ---- the reader --------------------------------------------------------------------------------
 
+/** A reader-owned arena buffer that grows (see CsvReader.#grow). */
+interface ScratchBuffer { at: number; bytes: number; scope?: ArenaScope }
+
 export interface CsvLayout {
   names: string[];
   csvTypes: CsvType[];
@@ -313,8 +356,10 @@ export class CsvReader {
   #pending = false;
   /** The kernel path's window buffers (see #kernelWindow); a scope of their own, closed with the reader. */
   #scratch: ArenaScope | undefined;
-  #text = { at: 0, bytes: 0 };
-  #pos = { at: 0, bytes: 0 };
+  readonly #text: ScratchBuffer = { at: 0, bytes: 0 };
+  readonly #pos: ScratchBuffer = { at: 0, bytes: 0 };
+  /** Every ScratchBuffer handed out (closed with the reader). */
+  readonly #buffers = new Set<ScratchBuffer>();
   #small = 0;
   /** pos entries per window byte seen so far (sizes the next window's pos buffer). */
   #density = 1 / 4;
@@ -424,6 +469,8 @@ export class CsvReader {
     for (const k of Object.keys(d.schema)) {
       if (!names.includes(k)) throw new InvalidOptionError('csv.schema', k, `a column of ${this.name}: ${names.map((x) => `'${x}'`).join(', ')}`);
     }
+    // Field positions per byte in the sample (+1/8) size the kernel's first windows' buffers.
+    if (this.#tok.rows > 0 && src.pos > sampleAt) this.#density = ((this.#tok.rows * ncols + 1) / (src.pos - sampleAt)) * 1.125;
     if (known) {
       if (known.names.length !== names.length || known.names.some((n, k) => n !== names![k])) {
         throw new FileFormatError(this.name, `columns changed since the file was opened: ${names.join(', ')}`);
@@ -517,6 +564,10 @@ export class CsvReader {
         yield this.#batch(scopeFor());
       }
       const threads = this.#d.threads;
+      if (threads > 0 && this.#kernelReady()) {
+        yield* this.#kernelBatches(scopeFor, Math.min(threads, POOL_SIZE), signal);
+        return;
+      }
       // Windows handed to parse workers, oldest first; consumed in order so lines and batches stay in order.
       const ahead: Array<Promise<WorkerReply>> = [];
       const drain = async function* (this: CsvReader): AsyncGenerator<Batch> {
@@ -571,12 +622,182 @@ export class CsvReader {
     await this.#src.close();
   }
 
+  /**
+   * Windows through the CSV kernel in the parse workers, batches in order:
+   *
+   *   main thread   read + cut a window → copy it into a slot (arena) → post "scan"     (up to `slots` ahead)
+   *   workers       scan windows (field positions) as they come
+   *   main thread   oldest window: open the batch's scope, allocate its columns, post "parse" for
+   *                 disjoint column ranges (one per worker) → await both → yield the batch
+   *
+   * Columns are allocated only when their batch is next (a scan executor closes every scope it got
+   * once it has the batch, so a scope may not be opened ahead). Both workers parse the same window
+   * at once, each its own columns — no copies. A window the kernel hands back is read from its slot
+   * by the JS path (same values or the same error). Every posted job is awaited before its buffers
+   * are reused or freed, including on early exit.
+   */
+  async *#kernelBatches(scopeFor: () => ArenaScope, threads: number, signal?: AbortSignal): AsyncGenerator<Batch> {
+    const ctx = this.#ctx;
+    const src = this.#src;
+    const { names, csvTypes, schema } = this.#layout!;
+    const ncols = names.length;
+    const delim = this.#d.delim;
+    this.#scratch ??= ctx.scope();
+    const scratch = this.#scratch;
+    type Slot = { text: ScratchBuffer; pos: ScratchBuffer; small: number };
+    type Window = { slot: Slot; len: number; final: boolean; scan: Promise<KernelReply> };
+    // Per slot, small: sizes (ncols i32) | descriptors (ncols × 32) | out + spare per worker (128 B each).
+    const smallBytes = ((ncols * 4 + 63) & ~63) + ncols * COL_BYTES + 128 * threads;
+    // One slot per worker: while the workers parse one window, the next one is scanned behind them.
+    // A slot holds a window and its positions (~2–3 windows' bytes); under a small memory limit
+    // (streaming) one slot only, so scans and parses take turns.
+    const nslots = ctx.mem.limit >= 32 * this.#d.chunkBytes ? threads : 1;
+    const slots: Slot[] = Array.from({ length: nslots }, () => ({ text: { at: 0, bytes: 0 }, pos: { at: 0, bytes: 0 }, small: scratch.alloc(smallBytes) }));
+    const queue: Window[] = [];
+    let made = 0;
+    let scanTurn = 0;
+    const postScan = (w: Window): Promise<KernelReply> => {
+      const cap = w.slot.pos.bytes >>> 2;
+      return workerAt(scanTurn++ % threads).kernel(ctx, 'scan', {
+        text: w.slot.text.at, len: w.len, delim, ncols, final: w.final, pos: w.slot.pos.at, cap, sizes: w.slot.small, out: w.slot.small + ((ncols * 4 + 63) & ~63) + ncols * COL_BYTES,
+      });
+    };
+    const sizePos = (slot: Slot, len: number) => this.#grow(slot.pos, (Math.ceil(len * this.#density) + 1024) * 4);
+    const inFlight: Array<Promise<unknown>> = [];
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        // Top up: cut windows and post their scans while slots are free.
+        let stuck = false;
+        while (queue.length < slots.length && !(src.pos >= src.limit && src.final)) {
+          await src.fill();
+          const cut = rowCut(src.buf, src.pos, src.limit, src.final);
+          if (cut <= src.pos) {
+            stuck = true; // no cheap row boundary: the JS path, after the windows already out
+            break;
+          }
+          const slot = slots[made++ % slots.length];
+          const len = cut - src.pos;
+          this.#grow(slot.text, len + 64);
+          sizePos(slot, len);
+          ctx.mem.u8.set(src.buf.subarray(src.pos, cut), slot.text.at);
+          const w: Window = { slot, len, final: src.final && cut === src.limit, scan: Promise.resolve({ ok: true }) };
+          src.pos = cut;
+          w.scan = postScan(w);
+          w.scan.catch(() => {}); // awaited in order below
+          queue.push(w);
+        }
+        const w = queue.shift();
+        if (!w) {
+          if (!stuck) break;
+          const t = this.#tokenize(ncols, 0x7fffffff);
+          if (t.rows > 0) yield this.#batch(scopeFor());
+          else if (src.final) {
+            if (src.pos < src.limit) throw new FileFormatError(this.name, 'trailing bytes that form no row', undefined, this.#line);
+            break;
+          }
+          continue;
+        }
+        const b = await this.#kernelBatch(w, scopeFor, threads, (r) => { inFlight.push(r); return r; }, () => { sizePos(w.slot, w.len); return postScan(w); });
+        if (b === 'rewind') {
+          // The window was handed back. Its cut came from quote parity, which a quote inside an
+          // unquoted field (data, for the JS tokenizer) throws off — so neither it nor the windows
+          // cut after it can be trusted: put their bytes back and read on with the JS tokenizer up
+          // to the end of what is buffered, then cut windows again from a row it ended.
+          await Promise.allSettled(queue.map((q) => q.scan));
+          const back = [w, ...queue.splice(0)];
+          const bytes = new Uint8Array(back.reduce((a, q) => a + q.len, 0));
+          let at = 0;
+          for (const q of back) {
+            bytes.set(ctx.mem.u8.subarray(q.slot.text.at, q.slot.text.at + q.len), at);
+            at += q.len;
+          }
+          src.unshift(bytes);
+          const t = this.#tokenize(ncols, 0x7fffffff);
+          if (t.rows > 0) yield this.#batch(scopeFor());
+          continue;
+        }
+        if (b) yield b;
+      }
+    } finally {
+      // Never free a slot a worker may still write.
+      await Promise.allSettled([...queue.map((w) => w.scan), ...inFlight]);
+    }
+  }
+
+  /** One scanned window → its Batch (null: only blank lines). */
+  async #kernelBatch(
+    w: { slot: { text: { at: number }; pos: { at: number; bytes: number }; small: number }; len: number; final: boolean; scan: Promise<KernelReply> },
+    scopeFor: () => ArenaScope, threads: number, track: (p: Promise<unknown>) => Promise<unknown>, rescan: () => Promise<KernelReply>,
+  ): Promise<Batch | null | 'rewind'> {
+    const ctx = this.#ctx;
+    const { names, csvTypes, schema } = this.#layout!;
+    const ncols = names.length;
+    let r = await w.scan;
+    while (!r.ok && r.capacity) {
+      this.#moreDensity(w.slot.pos.bytes >>> 2, r.scanned!);
+      r = await rescan();
+    }
+    const text = w.slot.text.at;
+    const sizes = w.slot.small;
+    const cols = sizes + ((ncols * 4 + 63) & ~63);
+    const small = cols + ncols * COL_BYTES;
+    if (r.ok && r.rows! > 0) {
+      const n = r.rows!;
+      this.#density = Math.max(this.#density, (n * ncols + 1) / w.len);
+      const scope = scopeFor();
+      const i32 = ctx.mem.i32;
+      const alloc = names.map((name, j) => allocColumn(ctx, scope, schema.get(name)!, n, {
+        validity: true, dataBytes: csvTypes[j] === 'utf8' ? i32[(sizes >>> 2) + j] : 0, name,
+      }));
+      describeColumns(ctx.mem, cols, csvTypes, alloc, n);
+      // Column ranges of about equal work (bytes + a per-field cost), one per worker.
+      const cost = names.map((_, j) => ctx.mem.i32[(sizes >>> 2) + j] + 8 * n);
+      const total = cost.reduce((a, b) => a + b, 0);
+      const jobs: Array<Promise<unknown>> = [];
+      let j0 = 0;
+      let acc = 0;
+      for (let t = 0; t < threads && j0 < ncols; t++) {
+        let j1 = j0;
+        if (t === threads - 1) j1 = ncols;
+        else while (j1 < ncols && (j1 === j0 || acc + cost[j1] / 2 <= (total * (t + 1)) / threads)) acc += cost[j1++];
+        const out = small + 128 * t;
+        jobs.push(track(workerAt(t).kernel(ctx, 'parse', {
+          text, len: w.len, pos: w.slot.pos.at, ncols, n, cols, j0, j1, out, spare: out + 64, types: csvTypes,
+        })));
+        j0 = j1;
+      }
+      const done = await Promise.allSettled(jobs);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
+      if (done.every((d) => (d as PromiseFulfilledResult<KernelReply>).value.ok)) {
+        this.#line += r.lines!;
+        return new Batch(alloc.map((c, j) => {
+          const nulls = nullsOf(ctx.mem, cols, j);
+          return [names[j], new Column(ctx, scope, {
+            type: c.type, length: n, values: c.values, offsets: c.offsets, validity: nulls > 0 ? c.validity : 0, nullCount: nulls, name: names[j],
+          })] as [string, Column];
+        }), n);
+      }
+    }
+    // Handed back, or only blank lines: the caller re-reads from this window's start with the JS path.
+    return 'rewind';
+  }
+
   #releaseScratch(): void {
     this.#scratch?.close();
     this.#scratch = undefined;
-    this.#text = { at: 0, bytes: 0 };
-    this.#pos = { at: 0, bytes: 0 };
+    for (const b of this.#buffers) {
+      b.scope?.close();
+      b.scope = undefined;
+      b.bytes = 0;
+    }
+    this.#buffers.clear();
     this.#small = 0;
+  }
+
+  /** `pos` of `cap` entries ran out after `scanned` bytes: expect that density (+5 %) from now on. */
+  #moreDensity(cap: number, scanned: number): void {
+    this.#density = Math.max(this.#density * 1.25, (cap / Math.max(1, scanned)) * 1.05);
   }
 
   /** Whether windows go through the CSV kernel: every column has a kernel kind and the build has it. */
@@ -587,11 +808,17 @@ export class CsvReader {
   }
 
   /** A buffer of at least `bytes` in the scratch scope (reused while big enough). */
-  #grow(buf: { at: number; bytes: number }, bytes: number): void {
+  /**
+   * Makes `buf` at least `bytes` long. Each buffer has a scope of its own, so growing frees the old
+   * one (an arena scope frees only as a whole).
+   */
+  #grow(buf: ScratchBuffer, bytes: number): void {
     if (buf.bytes >= bytes) return;
-    this.#scratch ??= this.#ctx.scope();
-    buf.bytes = Math.max(bytes, Math.ceil(buf.bytes * 1.5));
-    buf.at = this.#scratch.alloc(buf.bytes);
+    buf.scope?.close();
+    buf.scope = this.#ctx.scope();
+    buf.bytes = Math.max(bytes, Math.ceil(buf.bytes * 1.25));
+    buf.at = buf.scope.alloc(buf.bytes);
+    this.#buffers.add(buf);
   }
 
   /**
@@ -620,10 +847,10 @@ export class CsvReader {
       const cap = Math.ceil(len * this.#density) + 1024;
       this.#grow(this.#pos, cap * 4);
       scan = guard('csvScan', () => scanWindow(k, ctx.mem, this.#text.at, len, this.#d.delim, ncols, src.final && cut === src.limit, this.#pos.at, this.#pos.bytes >>> 2, sizes, out));
-      if (scan !== 'capacity') break;
-      this.#density *= 2;
+      if (scan === 'redo' || !('capacity' in scan)) break;
+      this.#moreDensity(this.#pos.bytes >>> 2, scan.scanned);
     }
-    if (scan === 'redo' || scan.rows === 0) return null;
+    if (scan === 'redo' || 'capacity' in scan || scan.rows === 0) return null;
     const n = scan.rows;
     this.#density = Math.max(this.#density, (n * ncols + 1) / len);
     const scope = scopeFor();
@@ -632,7 +859,7 @@ export class CsvReader {
       validity: true, dataBytes: csvTypes[j] === 'utf8' ? i32[(sizes >>> 2) + j] : 0, name,
     }));
     describeColumns(ctx.mem, cols, csvTypes, alloc, n);
-    if (!guard('csvParse', () => parseWindow(k, ctx.mem, this.#text.at, len, this.#pos.at, ncols, n, cols, out, csvTypes, spare))) return null;
+    if (!guard('csvParse', () => parseWindow(k, ctx.mem, this.#text.at, len, this.#pos.at, ncols, n, cols, 0, ncols, out, csvTypes, spare))) return null;
     const columns: Array<[string, Column]> = alloc.map((c, j) => {
       const nulls = nullsOf(ctx.mem, cols, j);
       return [names[j], new Column(ctx, scope, {
