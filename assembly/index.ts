@@ -18,4 +18,4 @@ export { hashColumn, hashFold32 } from './hash/index';
 export { joinBuckets, joinProbe, joinValidity } from './join/index';
 export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, denseAccumulate, denseTable, groupFinish } from './groupby/index';
 export { fusedSlots, fusedMaskSlots, fusedGroupSums } from './fused/index';
-export { csvScan, csvParse } from './csv/index';
+export { csvScan, csvParse, csvRowCut } from './csv/index';

@@ -156,7 +156,10 @@ export function csvScan(text: usize, len: i32, delim: i32, ncols: i32, final: i3
     // At most 64 separators per block. JUSTIFICATION: checked once per block instead of per store.
     if (k + 64 > cap) { store<i32>(out, base, 4); return CAPACITY; }
     const p = text + <usize>base;
-    if (!block(text, base, eqMask(p, vd), eqMask(p, vl), eqMask(p, vq), eqMask(p, vc), <u64>-1, 0, ncols, pos, sizes)) return ANOMALY;
+    const Q = eqMask(p, vq);
+    // CRs matter only right after a closing quote: skip their compare in blocks without quotes.
+    const C = (Q | prevClose) != 0 ? eqMask(p, vc) : 0;
+    if (!block(text, base, eqMask(p, vd), eqMask(p, vl), Q, C, <u64>-1, 0, ncols, pos, sizes)) return ANOMALY;
   }
   // Scalar tail: the same masks built byte by byte.
   const rem = len - base;
@@ -213,10 +216,14 @@ const POW10 = memory.data<f64>([
   1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ]);
 
-// The value parsers set `ok` (module global: no allocation, thread-private) and return the value.
-let ok = true;
+// The value parsers return a sentinel the accepted syntax cannot produce when they hand a field
+// back (locals and return values only: a module global written per field costs a memory store).
+const NO_INT: i64 = i64.MIN_VALUE; // ≤ 18 digits never reach it
+const NO_DATE: i32 = i32.MIN_VALUE;
+const NO_BOOL: i32 = -1;
+// NaN for floats: the fast path only makes finite values.
 
-/** An integer of 1 to 18 digits with an optional sign (exact in i64); anything else is not ok. */
+/** An integer of 1 to 18 digits with an optional sign (exact in i64); anything else → NO_INT. */
 // @ts-ignore: decorator
 @inline function parseI64(text: usize, s: i32, e: i32): i64 {
   let i = s;
@@ -224,11 +231,11 @@ let ok = true;
   const neg = c0 == 45;
   if (neg || c0 == 43) i++;
   // Longer integers go to the host (BigInt in the JS parser), like its > 15-digit path.
-  if (i >= e || e - i > 18) { ok = false; return 0; }
+  if (i >= e || e - i > 18) return NO_INT;
   let v: i64 = 0;
   for (; i < e; i++) {
     const d = <u32>load<u8>(text + <usize>i) - 48;
-    if (d > 9) { ok = false; return 0; }
+    if (d > 9) return NO_INT;
     v = v * 10 + <i64>d;
   }
   return neg ? -v : v;
@@ -266,51 +273,51 @@ let ok = true;
       exp--;
     }
   }
-  if (digits == 0 || digits > 15) { ok = false; return 0; }
+  if (digits == 0 || digits > 15) return NaN;
   if (i < e) {
     const ch = load<u8>(text + <usize>i);
-    if (ch != 101 && ch != 69) { ok = false; return 0; }
+    if (ch != 101 && ch != 69) return NaN;
     i++;
     let eneg = false;
     if (i < e) {
       const sg = load<u8>(text + <usize>i);
       if (sg == 45 || sg == 43) { eneg = sg == 45; i++; }
     }
-    if (i >= e) { ok = false; return 0; }
+    if (i >= e) return NaN;
     let x = 0;
     for (; i < e; i++) {
       const d = <u32>load<u8>(text + <usize>i) - 48;
-      if (d > 9) { ok = false; return 0; }
+      if (d > 9) return NaN;
       if (x < 100000) x = x * 10 + <i32>d;
     }
     exp += eneg ? -x : x;
   }
-  if (exp < -22 || exp > 22) { ok = false; return 0; }
+  if (exp < -22 || exp > 22) return NaN;
   const m = <f64>mant;
   const v = exp < 0 ? m / load<f64>(POW10 + (<usize>(-exp) << 3)) : m * load<f64>(POW10 + (<usize>exp << 3));
   return neg ? -v : v;
 }
 
-// @ts-ignore: decorator
-@inline function digitAt(text: usize, i: i32): i32 {
-  const d = <u32>load<u8>(text + <usize>i) - 48;
-  if (d > 9) ok = false;
-  return <i32>d;
-}
-
-/** 'YYYY-MM-DD' → days since 1970-01-01 (proleptic Gregorian, Hinnant's days_from_civil). */
+/** 'YYYY-MM-DD' → days since 1970-01-01 (proleptic Gregorian, Hinnant's days_from_civil); NO_DATE if not one. */
 // @ts-ignore: decorator
 @inline function parseDate(text: usize, s: i32, e: i32): i32 {
-  if (e - s != 10 || load<u8>(text + <usize>(s + 4)) != 45 || load<u8>(text + <usize>(s + 7)) != 45) { ok = false; return 0; }
-  let y = digitAt(text, s) * 1000 + digitAt(text, s + 1) * 100 + digitAt(text, s + 2) * 10 + digitAt(text, s + 3);
-  const m = digitAt(text, s + 5) * 10 + digitAt(text, s + 6);
-  const d = digitAt(text, s + 8) * 10 + digitAt(text, s + 9);
-  if (!ok) return 0;
+  if (e - s != 10) return NO_DATE;
+  // SWAR: the 8 bytes "YYYY-MM-" and the 2 of "DD" at once. XOR with "0000-00-" maps digits to
+  // 0..9 and the dashes to 0; a digit byte then has a zero high nibble and (x + 6) stays below 16
+  // (no carry between bytes, since every high nibble is zero by then).
+  const w = load<u64>(text + <usize>s) ^ 0x2d30302d30303030;
+  const dd = <u32>load<u16>(text + <usize>(s + 8)) ^ 0x3030;
+  if ((w & 0xff0000ff00000000) != 0) return NO_DATE; // the dashes (bytes 4 and 7)
+  if ((w & 0x00f0f000f0f0f0f0) != 0 || ((w + 0x0006060006060606) & 0x0010100010101010) != 0) return NO_DATE;
+  if ((dd & 0xf0f0) != 0 || ((dd + 0x0606) & 0x1010) != 0) return NO_DATE;
+  let y = <i32>(w & 0xff) * 1000 + <i32>((w >> 8) & 0xff) * 100 + <i32>((w >> 16) & 0xff) * 10 + <i32>((w >> 24) & 0xff);
+  const m = <i32>((w >> 40) & 0xff) * 10 + <i32>((w >> 48) & 0xff);
+  const d = <i32>(dd & 0xff) * 10 + <i32>(dd >> 8);
   const leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (m < 1 || m > 12 || d < 1) { ok = false; return 0; }
+  if (m < 1 || m > 12 || d < 1) return NO_DATE;
   // 31 for Jan, Mar, May, Jul, Aug, Oct, Dec: odd months up to July, even ones after.
   const dim = m == 2 ? (leap ? 29 : 28) : 30 + ((m + (m >> 3)) & 1);
-  if (d > dim) { ok = false; return 0; }
+  if (d > dim) return NO_DATE;
   y -= m <= 2 ? 1 : 0;
   const era = (y >= 0 ? y : y - 399) / 400;
   const yoe = y - era * 400;
@@ -326,8 +333,7 @@ let ok = true;
   const w = load<u32>(text + <usize>s) | 0x20202020;
   if (n == 4 && w == 0x65757274) return 1; // "true"
   if (n == 5 && w == 0x736c6166 && (load<u8>(text + <usize>(s + 4)) | 0x20) == 101) return 0; // "fals" + "e"
-  ok = false;
-  return 0;
+  return NO_BOOL;
 }
 
 /** Clears row r's validity bit. */
@@ -337,13 +343,12 @@ let ok = true;
   store<u8>(a, load<u8>(a) & ~(<u8>1 << <u8>(r & 7)));
 }
 
-// Field bounds of the current row, set by bounds() (module globals: per thread).
-let fs: i32 = 0;
-let fe: i32 = 0;
-
-/** Field (r, j) → [fs, fe) with CRLF and the quotes stripped; returns whether it was quoted. */
+/**
+ * Field (r, j) with CRLF and the quotes stripped, packed in one u64 so it stays in locals:
+ * bit 63 = quoted, bits 32..62 = start, bits 0..31 = end (offsets < 2^31).
+ */
 // @ts-ignore: decorator
-@inline function bounds(text: usize, pos: usize, ncols: i32, j: i32, r: i32): bool {
+@inline function bounds(text: usize, pos: usize, ncols: i32, j: i32, r: i32): u64 {
   const f = pos + (<usize>(r * ncols + j) << 2);
   let s = load<i32>(f) + 1;
   let e = load<i32>(f, 4);
@@ -352,9 +357,7 @@ let fe: i32 = 0;
   // one, so [s + 1, e − 1) is the content and e − 1 ≥ s + 1.
   const quoted = e > s && load<u8>(text + <usize>s) == QUOTE;
   if (quoted) { s++; e--; }
-  fs = s;
-  fe = e;
-  return quoted;
+  return (quoted ? <u64>1 << 63 : 0) | (<u64>s << 32) | <u64><u32>e;
 }
 
 /**
@@ -368,8 +371,8 @@ let fe: i32 = 0;
   let nulls = 0;
   let r = from;
   for (; r < to; r++) {
-    bounds(text, pos, ncols, j, r);
-    const s = fs, e = fe;
+    const b = bounds(text, pos, ncols, j, r);
+    const s = <i32>((b >> 32) & 0x7fffffff), e = <i32>b;
     if (s == e) {
       // Empty (or "") = null in every column kind but utf8.
       if (kind != DType.BOOL) store<T>(<usize>values + (<usize>r << alignof<T>()), <T>0);
@@ -377,25 +380,24 @@ let fe: i32 = 0;
       nulls++;
       continue;
     }
-    ok = true;
     if (kind == DType.F64 || kind == DType.F32) {
       const v = parseF64(text, s, e);
-      if (!ok) break;
+      if (isNaN(v)) break;
       store<T>(<usize>values + (<usize>r << alignof<T>()), <T>v);
     } else if (kind == CsvKind.DATE32) {
       const v = parseDate(text, s, e);
-      if (!ok) break;
+      if (v == NO_DATE) break;
       store<T>(<usize>values + (<usize>r << alignof<T>()), <T>v);
     } else if (kind == DType.BOOL) {
       const v = parseBool(text, s, e);
-      if (!ok) break;
+      if (v == NO_BOOL) break;
       if (v != 0) {
         const a = <usize>values + (<usize>r >>> 3);
         store<u8>(a, load<u8>(a) | (<u8>1 << <u8>(r & 7)));
       }
     } else {
       const v = parseI64(text, s, e);
-      if (!ok) break;
+      if (v == NO_INT) break;
       // Out of the type's range: the host's parser reports it.
       if (kind == DType.U64) { if (v < 0) break; }
       else if (sizeof<T>() < 8) { if (v < <i64>extremeLo<T>() || v > <i64>extremeHi<T>()) break; }
@@ -436,8 +438,9 @@ function utf8Run(text: usize, pos: usize, ncols: i32, j: i32, from: i32, to: i32
   let nulls = 0;
   if (from == 0) store<i32>(offsets, 0);
   for (let r = from; r < to; r++) {
-    const quoted = bounds(text, pos, ncols, j, r);
-    const s = fs, e = fe;
+    const b = bounds(text, pos, ncols, j, r);
+    const quoted = (b >> 63) != 0;
+    const s = <i32>((b >> 32) & 0x7fffffff), e = <i32>b;
     if (s == e && !quoted) {
       setNull(validity, r);
       nulls++;
@@ -511,4 +514,40 @@ export function csvParse(text: usize, pos: usize, ncols: i32, n: i32, cols: usiz
     }
   }
   return 0;
+}
+
+// ---- window cuts ---------------------------------------------------------------------------------
+
+/**
+ * The end of the last whole row in text[0, len) by quote parity (what csv.ts rowCut did with
+ * indexOf, without a JS call per quote): just after a newline with an even number of '"' before
+ * it; with `final`, len itself when the count is even. −1 if none within 64 newlines of the end.
+ * Parity is only a guess when a quote sits inside an unquoted field; csvScan then hands the window
+ * back and the host re-reads from there with the JS tokenizer.
+ */
+export function csvRowCut(text: usize, len: i32, final: i32): i32 {
+  const vq = i8x16.splat(QUOTE);
+  let q = 0;
+  let i = 0;
+  for (; i + 64 <= len; i += 64) q += <i32>popcnt(eqMask(text + <usize>i, vq));
+  for (; i < len; i++) if (load<u8>(text + <usize>i) == QUOTE) q++;
+  let odd = q & 1;
+  if (final != 0) return odd != 0 ? -1 : len;
+  let end = len;
+  for (let tries = 0; tries < 64; tries++) {
+    // The last newline before `end`, counting the quotes passed on the way.
+    let p = end - 1;
+    let passed = 0;
+    while (p >= 0) {
+      const c = load<u8>(text + <usize>p);
+      if (c == LF) break;
+      if (c == QUOTE) passed++;
+      p--;
+    }
+    if (p < 0) return -1;
+    odd ^= passed & 1; // now: parity of [0, p)
+    if (odd == 0) return p + 1;
+    end = p;
+  }
+  return -1;
 }

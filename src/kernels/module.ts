@@ -93,6 +93,8 @@ export interface KernelExports {
   // csv (assembly/csv): scan → rows, −1 hand the window back, −2 pos too small; parse → 0 done, 1 a field for the host (out: column, row).
   csvScan(text: number, len: number, delim: number, ncols: number, final: number, pos: number, cap: number, sizes: number, out: number): number;
   csvParse(text: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number, out: number): number;
+  /** End of the last whole row of text[0, len) by quote parity (csv.ts window cuts); −1 none. */
+  csvRowCut(text: number, len: number, final: number): number;
   [name: string]: unknown;
 }
 

@@ -12,10 +12,11 @@
 import { CsvKind, DType } from '../../../assembly/shared/codes.js';
 import { FLAG_QUOTED, ParseError, Tokens, parseColumn, type CsvType, type Target } from './csv-parse.js';
 
-/** The two exports used here (a subset of KernelExports, so a worker can hold just these). */
+/** The exports used here (a subset of KernelExports, so a worker can hold just these). */
 export interface CsvKernel {
   csvScan(text: number, len: number, delim: number, ncols: number, final: number, pos: number, cap: number, sizes: number, out: number): number;
   csvParse(text: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number, out: number): number;
+  csvRowCut(text: number, len: number, final: number): number;
 }
 
 // Column descriptor: 32 bytes per column (assembly/csv/index.ts has the drawing).

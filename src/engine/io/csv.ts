@@ -648,10 +648,10 @@ export class CsvReader {
     type Window = { slot: Slot; len: number; final: boolean; scan: Promise<KernelReply> };
     // Per slot, small: sizes (ncols i32) | descriptors (ncols × 32) | out + spare per worker (128 B each).
     const smallBytes = ((ncols * 4 + 63) & ~63) + ncols * COL_BYTES + 128 * threads;
-    // One slot per worker: while the workers parse one window, the next one is scanned behind them.
     // A slot holds a window and its positions (~2–3 windows' bytes); under a small memory limit
     // (streaming) one slot only, so scans and parses take turns.
-    const nslots = ctx.mem.limit >= 32 * this.#d.chunkBytes ? threads : 1;
+    // One more than the workers: the next windows are read and scanned while one is parsed.
+    const nslots = ctx.mem.limit >= 48 * this.#d.chunkBytes ? threads + 1 : 1;
     const slots: Slot[] = Array.from({ length: nslots }, () => ({ text: { at: 0, bytes: 0 }, pos: { at: 0, bytes: 0 }, small: scratch.alloc(smallBytes) }));
     const queue: Window[] = [];
     let made = 0;
@@ -664,32 +664,43 @@ export class CsvReader {
     };
     const sizePos = (slot: Slot, len: number) => this.#grow(slot.pos, (Math.ceil(len * this.#density) + 1024) * 4);
     const inFlight: Array<Promise<unknown>> = [];
+    const k = ctx.kernel as unknown as CsvKernel;
+    let busy = 0; // 1 while a window's parse runs (its slot is taken though it left the queue)
+    let stuck = false; // no cheap row boundary: the JS path, after the windows already out
+    // Cut windows and post their scans while slots are free. Runs again while the workers parse
+    // (so reading and copying overlap with them): the queue and `src` are only touched here and in
+    // the loop below, never by a parse.
+    const topUp = async (): Promise<void> => {
+      while (!stuck && queue.length + busy < slots.length && !(src.pos >= src.limit && src.final)) {
+        await src.fill();
+        // Copy everything buffered into the slot, then cut it there: the kernel counts the quotes
+        // (csvRowCut), no JS call per quote.
+        const slot = slots[made % slots.length];
+        const avail = src.limit - src.pos;
+        this.#grow(slot.text, avail + 64);
+        ctx.mem.u8.set(src.buf.subarray(src.pos, src.limit), slot.text.at);
+        const len = guard('csvRowCut', () => k.csvRowCut(slot.text.at, avail, src.final ? 1 : 0));
+        if (len <= 0) {
+          stuck = true;
+          break;
+        }
+        made++;
+        sizePos(slot, len);
+        const w: Window = { slot, len, final: src.final && len === avail, scan: Promise.resolve({ ok: true }) };
+        src.pos += len;
+        w.scan = postScan(w);
+        w.scan.catch(() => {}); // awaited in order below
+        queue.push(w);
+      }
+    };
     try {
       for (;;) {
         signal?.throwIfAborted();
-        // Top up: cut windows and post their scans while slots are free.
-        let stuck = false;
-        while (queue.length < slots.length && !(src.pos >= src.limit && src.final)) {
-          await src.fill();
-          const cut = rowCut(src.buf, src.pos, src.limit, src.final);
-          if (cut <= src.pos) {
-            stuck = true; // no cheap row boundary: the JS path, after the windows already out
-            break;
-          }
-          const slot = slots[made++ % slots.length];
-          const len = cut - src.pos;
-          this.#grow(slot.text, len + 64);
-          sizePos(slot, len);
-          ctx.mem.u8.set(src.buf.subarray(src.pos, cut), slot.text.at);
-          const w: Window = { slot, len, final: src.final && cut === src.limit, scan: Promise.resolve({ ok: true }) };
-          src.pos = cut;
-          w.scan = postScan(w);
-          w.scan.catch(() => {}); // awaited in order below
-          queue.push(w);
-        }
+        await topUp();
         const w = queue.shift();
         if (!w) {
           if (!stuck) break;
+          stuck = false;
           const t = this.#tokenize(ncols, 0x7fffffff);
           if (t.rows > 0) yield this.#batch(scopeFor());
           else if (src.final) {
@@ -698,7 +709,9 @@ export class CsvReader {
           }
           continue;
         }
-        const b = await this.#kernelBatch(w, scopeFor, threads, (r) => { inFlight.push(r); return r; }, () => { sizePos(w.slot, w.len); return postScan(w); });
+        busy = 1;
+        const b = await this.#kernelBatch(w, scopeFor, threads, (r) => { inFlight.push(r); return r; }, () => { sizePos(w.slot, w.len); return postScan(w); }, topUp);
+        busy = 0;
         if (b === 'rewind') {
           // The window was handed back. Its cut came from quote parity, which a quote inside an
           // unquoted field (data, for the JS tokenizer) throws off — so neither it nor the windows
@@ -729,6 +742,7 @@ export class CsvReader {
   async #kernelBatch(
     w: { slot: { text: { at: number }; pos: { at: number; bytes: number }; small: number }; len: number; final: boolean; scan: Promise<KernelReply> },
     scopeFor: () => ArenaScope, threads: number, track: (p: Promise<unknown>) => Promise<unknown>, rescan: () => Promise<KernelReply>,
+    whileParsing: () => Promise<void>,
   ): Promise<Batch | null | 'rewind'> {
     const ctx = this.#ctx;
     const { names, csvTypes, schema } = this.#layout!;
@@ -751,25 +765,38 @@ export class CsvReader {
         validity: true, dataBytes: csvTypes[j] === 'utf8' ? i32[(sizes >>> 2) + j] : 0, name,
       }));
       describeColumns(ctx.mem, cols, csvTypes, alloc, n);
-      // Column ranges of about equal work (bytes + a per-field cost), one per worker.
+      // Column ranges of about equal work (bytes + a per-field cost), three per worker, handed out
+      // as workers finish: a worker that also had the next window's scan queued takes fewer.
       const cost = names.map((_, j) => ctx.mem.i32[(sizes >>> 2) + j] + 8 * n);
       const total = cost.reduce((a, b) => a + b, 0);
-      const jobs: Array<Promise<unknown>> = [];
-      let j0 = 0;
-      let acc = 0;
-      for (let t = 0; t < threads && j0 < ncols; t++) {
+      const pieces = Math.min(ncols, 3 * threads);
+      const ranges: Array<[number, number]> = [];
+      for (let t = 0, j0 = 0, acc = 0; t < pieces && j0 < ncols; t++) {
         let j1 = j0;
-        if (t === threads - 1) j1 = ncols;
-        else while (j1 < ncols && (j1 === j0 || acc + cost[j1] / 2 <= (total * (t + 1)) / threads)) acc += cost[j1++];
-        const out = small + 128 * t;
-        jobs.push(track(workerAt(t).kernel(ctx, 'parse', {
-          text, len: w.len, pos: w.slot.pos.at, ncols, n, cols, j0, j1, out, spare: out + 64, types: csvTypes,
-        })));
+        if (t === pieces - 1) j1 = ncols;
+        else while (j1 < ncols && (j1 === j0 || acc + cost[j1] / 2 <= (total * (t + 1)) / pieces)) acc += cost[j1++];
+        ranges.push([j0, j1]);
         j0 = j1;
       }
+      let next = 0;
+      let failed = false;
+      const chain = async (t: number): Promise<void> => {
+        const out = small + 128 * t; // this worker's scratch: its jobs run one after another
+        while (next < ranges.length && !failed) {
+          const [j0, j1] = ranges[next++];
+          const rep = (await track(workerAt(t).kernel(ctx, 'parse', {
+            text, len: w.len, pos: w.slot.pos.at, ncols, n, cols, j0, j1, out, spare: out + 64, types: csvTypes,
+          }))) as KernelReply;
+          if (!rep.ok) failed = true;
+        }
+      };
+      const jobs = Array.from({ length: threads }, (_, t) => chain(t));
+      const more = whileParsing();
+      more.catch(() => {}); // awaited below, after the parse jobs (never leave those running)
       const done = await Promise.allSettled(jobs);
       for (const d of done) if (d.status === 'rejected') throw d.reason;
-      if (done.every((d) => (d as PromiseFulfilledResult<KernelReply>).value.ok)) {
+      await more;
+      if (!failed) {
         this.#line += r.lines!;
         return new Batch(alloc.map((c, j) => {
           const nulls = nullsOf(ctx.mem, cols, j);
