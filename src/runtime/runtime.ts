@@ -49,7 +49,14 @@ export interface RuntimeOptions extends ContextOptions {
   dequeCapacity?: number;
   /** Pin workers to distinct cores when the native addon is there. Default true. */
   pin?: boolean;
-  /** How long an idle worker (and a submitter awaiting a short job) spins before sleeping. Default 100. */
+  /**
+   * How long an idle worker searches (spins) before it parks, µs; also how long the submitter
+   * polls for short jobs without a completion. Default 500: long enough to bridge the gap between
+   * back-to-back jobs — the submitter's waitAsync wake-up (~50–150 µs on this VM once its vCPU
+   * idles) plus planning the next job — so the next job finds every worker hot instead of paying a
+   * futex wake-up (~10–30 µs of the submitter's time, ~100 µs until a halted vCPU runs the worker).
+   * Only the first searcher, and workers that were just busy, search that long (worker.ts).
+   */
   spinMicros?: number;
 }
 
@@ -369,7 +376,7 @@ export class Runtime {
     for (const [name, v] of [['taskCapacity', taskCapacity], ['jobCapacity', jobCapacity], ['dequeCapacity', dequeCapacity]] as const) {
       if (!isPow2(v) || v > 1 << 20) throw new InvalidOptionError(name, v, 'a power of two from 2 to 2^20');
     }
-    const spinMicros = opts.spinMicros ?? 100;
+    const spinMicros = opts.spinMicros ?? 500;
     if (!Number.isInteger(spinMicros) || spinMicros < 0 || spinMicros > 1e6) {
       throw new InvalidOptionError('spinMicros', spinMicros, 'an integer from 0 to 1000000');
     }

@@ -173,7 +173,7 @@ test('idle after a burst: once the search window has passed, < 5 % of a core and
   for (let i = 0; i < Math.round(20_000 * SCALE); i++) ps.push(rt.run(noopJob()));
   for (let i = 0; i < 20; i++) ps.push(rt.run(sumJob(col)));
   await Promise.all(ps);
-  await new Promise((r) => setTimeout(r, 50)); // spinMicros is 100 µs: long past
+  await new Promise((r) => setTimeout(r, 50)); // spinMicros is 500 µs: long past
   const parksBefore = rt.stats().perWorker.map((w) => w.parks);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
