@@ -561,6 +561,12 @@ export const fusedOptions = { parallelMinRows: FUSED_PARALLEL_MIN_ROWS };
  * merged before the next starts. The merge order — morsel order — is the same either way.
  */
 const PARTIALS_MAX_BYTES = 16 << 20;
+/**
+ * Batches whose jobs may run at once: 2 — the workers run one while this thread reads, imports
+ * and plans the next (and merges the one before). More would hold more batches in memory (a
+ * streaming scan holds this many + 1) for no more overlap.
+ */
+const IN_FLIGHT_BATCHES = 2;
 
 /** The runtime job: rows [start, end) of the batch record, morsel m into partial slot m − first. */
 function fusedJob(batch: number, start: number, end: number, morselRows: number, first: number): JobSpec<void, void> {
@@ -576,6 +582,9 @@ function fusedJob(batch: number, start: number, end: number, morselRows: number,
 async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: ArenaScope, signal?: AbortSignal, rt?: Runtime): Promise<Batch> {
   const work = ctx.scope();
   const batchScopes: ArenaScope[] = [];
+  // Batches whose job runs on the workers, oldest first; each merged (in batch order) and its
+  // memory freed once its job is done.
+  const inflight: Array<{ done: Promise<void>; merge: () => void; scopes: ArenaScope[] }> = [];
   try {
     const R = prog.morselRows;
     const keyed = prog.keys.length > 0;
@@ -610,6 +619,14 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
     let rowsSeen = 0;
     let batchNo = 0;
     let vm: FusedVM | undefined;
+    const settle = async (f: { done: Promise<void>; merge: () => void; scopes: ArenaScope[] }) => {
+      try {
+        await runJob(f.done);
+        f.merge();
+      } finally {
+        for (const sc of f.scopes) sc.close();
+      }
+    };
     for await (const b of source.batches(() => { const s = ctx.scope(); batchScopes.push(s); return s; }, signal)) {
       if (signal?.aborted) throw new QueryAbortedError();
       const n = b.length;
@@ -635,32 +652,59 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
       writeBatch(ctx.mem, rec, progAt, prog.accs.length, bspec, partials);
       // Per-batch slot totals (keyed), folded into `groups` after the batch.
       const slotTotals: Total[][] = keyed ? prog.accs.map(() => Array.from({ length: nslots }, () => new Total())) : [];
-      for (let m0 = 0; m0 < morsels; m0 += chunk) {
-        const m1 = Math.min(morsels, m0 + chunk);
-        if (onWorkers) {
-          try {
-            await rt!.run(fusedJob(rec, m0 * R, Math.min(n, m1 * R), R, m0), { signal });
-          } catch (e) {
-            throw e instanceof JobAbortedError ? new QueryAbortedError() : e;
-          }
-        } else {
-          vm = FusedVM.for(vm, ctx.kernel, ctx.mem, rec, self);
-          for (let m = m0; m < m1; m++) vm.run(m * R, Math.min(R, n - m * R), m - m0);
-        }
-        // Morsel order, whoever ran them: the same merge (and float rounding) as a serial run.
+      // Morsel order, whoever ran them: the same merge (and float rounding) as a serial run.
+      const merge = (m0: number, m1: number) => {
         for (let m = m0; m < m1; m++) {
           const at = partialAt(ctx.mem, rec, m - m0);
           if (keyed) mergeKeyed(ctx, prog, at, bspec.tableBytes, nslots, slotTotals);
           else mergeScalar(ctx, prog, at, scalar);
         }
+        if (keyed && m1 === morsels) foldGroups(prog, dom!, b, slotTotals, groups);
+      };
+      const scopes = batchScopes.splice(0);
+      if (onWorkers && chunk === morsels) {
+        // One job for the whole batch: leave it running and go on reading the next batch (its
+        // I/O, decoding and key checks overlap the workers' morsels); merged in batch order below.
+        const done = rt!.run(fusedJob(rec, 0, n, R, 0), { signal });
+        done.catch(() => {}); // settled (and its error thrown) in order by settle()
+        inflight.push({ done, merge: () => merge(0, morsels), scopes });
+        while (inflight.length >= IN_FLIGHT_BATCHES) await settle(inflight.shift()!);
+        continue;
       }
-      if (keyed) foldGroups(prog, dom!, b, slotTotals, groups);
-      while (batchScopes.length) batchScopes.pop()!.close();
+      while (inflight.length) await settle(inflight.shift()!);
+      try {
+        for (let m0 = 0; m0 < morsels; m0 += chunk) {
+          const m1 = Math.min(morsels, m0 + chunk);
+          if (onWorkers) await runJob(rt!.run(fusedJob(rec, m0 * R, Math.min(n, m1 * R), R, m0), { signal }));
+          else {
+            vm = FusedVM.for(vm, ctx.kernel, ctx.mem, rec, self);
+            for (let m = m0; m < m1; m++) vm.run(m * R, Math.min(R, n - m * R), m - m0);
+          }
+          merge(m0, m1);
+        }
+      } finally {
+        for (const sc of scopes) sc.close();
+      }
     }
+    while (inflight.length) await settle(inflight.shift()!);
     return keyed ? keyedResult(ctx, prog, groups, scope) : scalarResult(ctx, prog, scalar, rowsSeen, scope);
   } finally {
+    // Jobs still running read and write the batches' memory: let them end before it is freed.
+    for (const f of inflight) {
+      await f.done.catch(() => {});
+      for (const sc of f.scopes) if (sc.open) sc.close();
+    }
     for (const s of batchScopes) if (s.open) s.close();
     work.close();
+  }
+}
+
+/** Awaits a runtime job; a cancelled one is the query's abort. */
+async function runJob(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    throw e instanceof JobAbortedError ? new QueryAbortedError() : e;
   }
 }
 

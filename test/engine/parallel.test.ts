@@ -6,7 +6,7 @@
 // lowered, so every batch goes to the workers. Plus cancellation and the `workers` option.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Dictionary, Field, Float64, Int32, Int64, Int8, RecordBatch, Schema, Struct, Table, Utf8, makeData, vectorFromArray, type DataType } from 'apache-arrow';
+import { Dictionary, Field, Float64, Int32, Int64, Int8, RecordBatch, Schema, Struct, Table, Utf8, makeData, tableToIPC, vectorFromArray, type DataType } from 'apache-arrow';
 import { Engine } from '../../src/engine/engine.js';
 import { QueryAbortedError, execOptions } from '../../src/engine/exec.js';
 import { col, count, lit, max, mean, min, sum, type AggExpr } from '../../src/engine/expr.js';
@@ -42,6 +42,20 @@ test('TPC-H Q1 and Q6 (SF 0.05, 300 K rows): workers 0 and 2 give identical resu
     const got = await exact(q(par, d2), par);
     assert.is(got, want, name);
     assert.ok(tasksRun() > before, `${name}: no task ran on the workers`);
+  }
+  // A file scanned batch by batch (IPC stream, 64 K-row batches, lowered threshold): the batches'
+  // jobs overlap with reading the next ones, and are merged in batch order.
+  const savedMin = fusedOptions.parallelMinRows;
+  fusedOptions.parallelMinRows = 1 << 16;
+  try {
+    const bytes = tableToIPC(lineitemTable(generateLineitem(0.05, 9), 1 << 16), 'stream');
+    const s0 = await serial.scan(bytes, { format: 'arrows' });
+    const s2 = await par.scan(bytes, { format: 'arrows' });
+    const before = tasksRun();
+    assert.is(await exact(q6Aether(par, s2), par), await exact(q6Aether(serial, s0), serial), 'q6 over a scan');
+    assert.ok(tasksRun() > before, 'q6 over a scan: no task ran on the workers');
+  } finally {
+    fusedOptions.parallelMinRows = savedMin;
   }
   assert.match(q1Aether(par, d2).explain(), /workers 2/);
   assert.match(q1Aether(serial, d0).explain(), /main thread/);
