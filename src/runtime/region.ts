@@ -6,7 +6,8 @@
  * Layout (byte offsets from `base`, all 64-aligned):
  *
  *   +0     header      magic · workers · shutdown · deque/task/job/injector capacities ·
- *                      morselRows · spinMicros · spinners (workers in their spin phase)
+ *                      morselRows · spinMicros · spinners (workers searching: between enterSpin
+ *                      and leaveSpin — producers skip their wake-up while it is > 0, park.ts P2')
  *   +64    sleepers    parked workers (park.ts), alone on its line: every waker reads it
  *   +128   completions async jobs completed so far: the owner's waitAsync word (runtime.ts)
  *   +132   ownerWaiting 1 while the owner has a waitAsync armed (finishers notify only then)
