@@ -2,8 +2,10 @@
  * Hash join row pairs (assembly/join): `hashJoin(probeKeys, buildKeys)` gives, for every probe row,
  * the build rows whose keys equal its keys — as two int32 columns of row numbers to `take` with.
  *
- * Build: the group-by hash table (groupIdsHash) numbers the build keys; a counting sort lists each
- * group's rows. The table is sized so it never fills (capacity ≥ 2 × build rows), so no rehash runs.
+ * Build: the group-by hash table (groupIdsHash) numbers the build keys; each group's key is gathered
+ * (the probe compares against it directly) and a counting sort lists each group's rows (not needed
+ * when the build keys are distinct). The table is sized so it never fills (capacity ≥ 2 × build
+ * rows), so no rehash runs.
  * Probe: the keys are hashed in chunks and looked up without inserting; the pairs go into buffers that
  * the host grows (the kernel stops before a probe row whose pairs do not fit, the host doubles the
  * buffers, the kernel resumes from that row).
@@ -23,6 +25,7 @@ import { InvalidOptionError, OutOfRangeError, UnsupportedTypeError } from '../er
 import type { ArenaScope } from '../memory/arena.js';
 import { assertSameContext } from './check.js';
 import { assertKeys, keyKind, writeKeyDescriptors } from './hash.js';
+import { take } from './filter.js';
 import { guard } from './module.js';
 
 export interface HashJoinOptions {
@@ -89,10 +92,14 @@ export function hashJoin(probeKeys: readonly Column[], buildKeys: readonly Colum
     const built = guard(op, () => k.groupIdsHash(bk, buildKeys.length, 0, m, table, ids, hashes));
     if (built !== m) throw new OutOfRangeError(op, 'build table groups', built, m); // cannot happen: sized for m groups
     const groups = ctx.mem.u32[t + 2];
-    // 2. The build rows of each group.
-    const bstart = tmp.alloc((groups + 1) * 4);
-    const brows = tmp.alloc(m * 4);
-    guard(op, () => k.joinBuckets(ids, m, groups, bstart, brows));
+    // Each group's key (its first row's): the probe compares against these, one load from the slot.
+    const firstRows = new Column(ctx, tmp, { type: columnType('int32'), length: groups, values: firstRow });
+    const gk = writeKeyDescriptors(op, tmp, buildKeys.map((c) => take(c, firstRows, { scope: tmp })));
+    // 2. The build rows of each group; with distinct build keys, group g is just firstRow[g].
+    const unique = groups === m;
+    const bstart = unique ? 0 : tmp.alloc((groups + 1) * 4);
+    const brows = unique ? firstRow : tmp.alloc(m * 4);
+    if (!unique) guard(op, () => k.joinBuckets(ids, m, groups, bstart, brows));
     // 3. Probe into host-grown pair buffers (a foreign-key join fills exactly n pairs: start there).
     let cap = Math.max(1024, n);
     let outP = tmp.alloc(cap * 4);
@@ -103,7 +110,7 @@ export function hashJoin(probeKeys: readonly Column[], buildKeys: readonly Colum
     for (;;) {
       const from = row;
       const w0 = written;
-      row = guard(op, () => k.joinProbe(pk, bk, probeKeys.length, from, n, table, bstart, brows, outP, outB, w0, cap, how === 'left' ? 1 : 0, hashes, state));
+      row = guard(op, () => k.joinProbe(pk, gk, probeKeys.length, from, n, table, bstart, brows, outP, outB, w0, cap, how === 'left' ? 1 : 0, hashes, state));
       written = ctx.mem.i32[state >>> 2];
       if (row >= n) break;
       if (cap >= MAX_PAIRS) throw new OutOfRangeError(op, 'result pairs', cap * 2, MAX_PAIRS);

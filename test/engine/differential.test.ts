@@ -356,6 +356,21 @@ test('joins: string keys (utf8 against dictionary)', async () => {
   }
 });
 
+test('joins: multi-column keys, mixed key types (cast to one), float keys, dictionary on both sides', async () => {
+  // The right side: t itself, filtered and renamed (a self-join with duplicates on both sides).
+  const r2 = () => engine.query(ds).filter(col('k').lt(6)).derive({ k2: col('k'), s2: col('s'), ds2: col('ds'), i8b: col('i8'), f2: col('f64b'), id2: col('id') }).select('k2', 's2', 'ds2', 'i8b', 'f2', 'id2');
+  const R2 = '(SELECT k AS k2, s AS s2, ds AS ds2, i8 AS i8b, f64b AS f2, id AS id2 FROM t WHERE k < 6)';
+  await expectAll([
+    ['k, s (int + utf8)', () => q().join(r2(), { on: [['k', 'k2'], ['s', 's2']] }).select('id', 'id2'), `SELECT id, id2 FROM t JOIN ${R2} r ON k = k2 AND s = s2`],
+    ['k, ds, left (int + dictionary)', () => q().join(r2(), { on: [['k', 'k2'], ['ds', 'ds2']], how: 'left' }).select('id', 'id2'), `SELECT id, id2 FROM t LEFT JOIN ${R2} r ON k = k2 AND ds = ds2`],
+    ['ds = ds2 (dictionary both sides)', () => q().filter(col('k').eq(3)).join(r2(), { on: [['ds', 'ds2']] }).select('id', 'id2'), `SELECT id, id2 FROM t JOIN ${R2} r ON ds = ds2 WHERE k = 3`],
+    ['s = ds2 (utf8 vs dictionary), left', () => q().filter(col('k').eq(4)).join(r2(), { on: [['s', 'ds2']], how: 'left' }).select('id', 'id2'), `SELECT id, id2 FROM t LEFT JOIN ${R2} r ON s = ds2 WHERE k = 4`],
+    ['i32b = i8b (int32 vs int8)', () => q().filter(col('k').eq(2)).join(r2(), { on: [['i32b', 'i8b']] }).select('id', 'id2'), `SELECT id, id2 FROM t JOIN ${R2} r ON i32b = i8b WHERE k = 2`],
+    ['f64b = f2 (float key, ties)', () => q().filter(col('k').eq(5)).join(r2(), { on: [['f64b', 'f2']], how: 'left' }).select('id', 'id2'), `SELECT id, id2 FROM t LEFT JOIN ${R2} r ON f64b = f2 WHERE k = 5`],
+    ['i16 = f2 (int vs float)', () => q().filter(col('k').eq(1)).join(r2(), { on: [['i16', 'f2']] }).select('id', 'id2'), `SELECT id, id2 FROM t JOIN ${R2} r ON i16 = f2 WHERE k = 1`],
+  ]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Larger input: several morsels, hash tables that grow, a build side bigger than a morsel
 

@@ -91,6 +91,23 @@ test('single numeric key of every type, nulls on both sides, n = 0..70 × m = 0.
   scope.close();
 });
 
+test('distinct build keys (the primary-key side: no buckets), with nulls, inner and left, across chunks', () => {
+  const r = rng(15);
+  const scope = ctx.scope();
+  for (const [n, m] of [[5000, 700], [3, 2000], [2049, 1]]) {
+    // A permutation of 0..m-1 as build keys, one null; probe keys in 0..1.2m with nulls.
+    const bv: Key = Array.from({ length: m }, (_, j) => (j === m >> 1 ? null : (j * 37) % m));
+    const pv: Key = Array.from({ length: n }, () => (r() < 0.1 ? null : Math.floor(r() * m * 1.2)));
+    for (const name of ['int32', 'int16', 'float64'] as const) {
+      if (name === 'int16' && m > 30000) continue;
+      check([numericColumn(name, pv, scope)], [numericColumn(name, bv, scope)], [pv], [bv], `distinct ${name} n=${n} m=${m}`);
+    }
+    const ps = pv.map((x) => (x === null ? null : `k${x}`)), bs = bv.map((x) => (x === null ? null : `k${x}`));
+    check([columnFromStrings(ctx, scope, ps)], [columnFromStrings(ctx, scope, bs)], [ps], [bs], `distinct utf8 n=${n} m=${m}`);
+  }
+  scope.close();
+});
+
 test('utf8, bool and multi-column keys (int + utf8 + bool), generic comparison path', () => {
   const r = rng(12);
   const scope = ctx.scope();
