@@ -13,7 +13,10 @@ import { col, count, lit, max, mean, min, sum, type AggExpr } from '../../src/en
 import { FUSED_PARALLEL_MIN_ROWS, fusedOptions } from '../../src/engine/fused.js';
 import { parallelOptions } from '../../src/engine/exec-parallel.js';
 import type { Query } from '../../src/engine/query.js';
-import { InvalidOptionError } from '../../src/errors.js';
+import { InvalidOptionError, KernelTrapError } from '../../src/errors.js';
+import { AggOp, DType } from '../../assembly/shared/codes.js';
+import { Op } from '../../src/runtime/ops.js';
+import { I, NONE, batchRecordBytes, colRef, partialBytes, programRecordBytes, registerSet, writeBatch, writeProgram, type Instr } from '../../src/runtime/fused-vm.js';
 import { generateLineitem, lineitemTable } from '../../bench/tpch/lineitem.js';
 import { q1Aether, q6Aether } from '../../bench/tpch/queries.js';
 import { rng } from '../helpers/rng.js';
@@ -166,6 +169,37 @@ test('an aborted query rejects with QueryAbortedError; the engine keeps serving'
   const p = q1Aether(par, ds).collect({ signal: ac2.signal });
   setImmediate(() => ac2.abort());
   await p.then((t) => par.release(t), (e) => assert.instance(e, QueryAbortedError));
+  const t = await q6Aether(par, ds).collect();
+  assert.is(t.numRows, 1);
+  par.release(t);
+  ds.release();
+});
+
+test('a trap inside a FUSED task fails only its job (KernelTrapError naming the op); the engine keeps serving', async () => {
+  // A one-instruction program (SACC: sum of column 0) over a batch record whose column points
+  // past the end of the memory: the kernel's load traps on whichever worker runs the morsel.
+  const rt = par.runtime!;
+  const scope = par.ctx.scope();
+  try {
+    const spec = { code: [[I.SACC, NONE, colRef(0), AggOp.SUM, DType.F64, 0, 0]] as Instr[], regs: 0, accs: [{ op: AggOp.SUM, ref: colRef(0), dtype: DType.F64 }], sums: [], morselRows: 64, maxSlots: 0 };
+    const sets = scope.alloc(registerSet(spec).setBytes * (rt.workers + 1));
+    const pool = scope.alloc(64);
+    const prog = scope.alloc(programRecordBytes(spec));
+    writeProgram(par.ctx.mem, prog, spec, sets, pool);
+    const bspec = { cols: [{ values: 0xfffff000, validity: 0, shift: 3 }], keys: [], nslots: 0, parts: 1, tableBytes: 0 };
+    const rec = scope.alloc(batchRecordBytes(bspec));
+    writeBatch(par.ctx.mem, rec, prog, 1, bspec, scope.alloc(partialBytes(1, bspec) * 4));
+    try {
+      await rt.run({ name: 'fused', plan: (p) => p.task(Op.FUSED, { start: 0, end: 256, a0: rec, p2: 64, x0: 0 }), finish() {} });
+      assert.unreachable('the task should have trapped');
+    } catch (e) {
+      assert.instance(e, KernelTrapError);
+      assert.is((e as KernelTrapError).op, 'fused');
+    }
+  } finally {
+    scope.close();
+  }
+  const ds = par.fromArrow(lineitemTable(generateLineitem(0.05, 4), 1 << 17));
   const t = await q6Aether(par, ds).collect();
   assert.is(t.numRows, 1);
   par.release(t);
