@@ -22,7 +22,9 @@
 // in [min, min + nslots − 2] (the host took min and max from the column, or wrote the ids itself);
 // `denseAccumulate` checks each 64-row block against that window before touching the table and stops
 // at the first block that leaves it, so the host can widen or move the window and go on from there —
-// no separate key-range pass over the column (see README, "Fused window").
+// no separate key-range pass over the column (see README, "Fused window"). Its tables are the
+// standard records above, or compact 8-byte ones for float SUM (see `compact`); `denseTable`
+// converts. Both fold the rows as two ranges, a block of each in turn (see `drive`).
 //
 // One table, no partial tables: splitting rows over 4 tables (to break the store→load chain of
 // rows hitting the same slot) measured slower here — the 4 live base pointers spilled registers
@@ -206,20 +208,73 @@ const NEG_ZERO: u64 = 0x8000000000000000;
 }
 
 /**
- * Folds rows from..n−1 (from a multiple of 64) into the nslots records at acc; returns n. checked:
- * before a 64-row block touches the table, its valid keys are compared with the window
- * [min, min + nslots − 2]; the first block with a key outside stops the pass and its first row is
- * returned (rows before it are folded in, none of it or after it).
+ * One 64-row block (index b) into the table; checked: returns true, folding nothing, when a valid
+ * key of the block lies outside the window [min, min + width). The rest are `drive`'s constants.
  */
 // @ts-ignore: decorator
-@inline function drive<V>(op: i32, checked: bool, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
+@inline function blockAt<V>(op: i32, checked: bool, b: i32, keys: usize, kvalid: usize, vals: usize, vvalid: usize, n: i32, acc: usize, end: usize, bp: usize, nullRec: usize, min: i32, width: i32, lo: v128, hi: v128): bool {
+  const sh = recShift<V>(op, checked);
+  // Compact tables: the null-value row flags follow the sums (one byte per slot).
+  const rowFlags = end;
+  const whole = b < (n >>> 6);
+  const kb = whole ? word(kvalid, b) : tailWord(kvalid, n);
+  const vb = whole ? word(vvalid, b) : tailWord(vvalid, n);
+  const base = b << 6;
+  if (checked) {
+    if (whole && kb == ALL ? blockLeaves(keys + (<usize>base << 2), lo, hi) : bitsLeave(keys, kb, base, min, width)) return true;
+  }
+  if (whole && (kb & vb) == ALL) {
+    // The fast path: 64 rows, no bitmap tests. Pointers are bumped so that the loads use
+    // immediate offsets, and the loop body stays small (few live values: no register spills).
+    let kp = keys + (<usize>base << 2);
+    let vp = vals + (<usize>base << alignof<V>());
+    const kend = kp + 256;
+    for (; kp < kend; kp += 32, vp += 8 << alignof<V>()) {
+      rowAt<V>(op, checked, bp, kp, vp, 0, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 1, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 2, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 3, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 4, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 5, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 6, acc, end);
+      rowAt<V>(op, checked, bp, kp, vp, 7, acc, end);
+    }
+    return false;
+  }
+  let rest = whole ? ALL : tailWord(0, n);
+  while (rest != 0) {
+    const r = <i32>ctz(rest);
+    rest &= rest - 1;
+    const i = base + r;
+    const rec = ((kb >>> <u64>r) & 1) != 0 ? bp + (<usize>load<i32>(at<i32>(keys, i)) << sh) : nullRec;
+    assert(rec >= acc && rec < end, 'groupAccumulate: slot out of range');
+    if (((vb >>> <u64>r) & 1) == 0) {
+      if (compact<V>(op, checked)) store<u8>(rowFlags + ((rec - acc) >>> sh), 1);
+      else countNull(op, rec);
+    } else if (op == AggOp.COUNT) count(op, rec);
+    else if (compact<V>(op, checked)) stepCompact(rec, <f64>load<V>(at<V>(vals, i)));
+    else step<V>(op, rec, load<V>(at<V>(vals, i)));
+  }
+  return false;
+}
+
+/**
+ * Folds two row ranges, [a, aEnd) and [b, n), into the nslots records at acc, a 64-row block of
+ * each in turn: two streams of keys and values through memory keep more cache misses in flight than
+ * one (README: 7.9 → 7.3 ms at 10 M rows; three or four streams were slower, and turns of 1024 rows
+ * through the dispatch lost the gain to the calls). a, aEnd and b are multiples of 64.
+ *
+ * checked: before a block touches the table, its valid keys are compared with the window
+ * [min, min + nslots − 2]; the first block with a key outside stops the fold (returns 1) with none
+ * of it folded, and the cursors at `cur` say where each range got to (its block is the next).
+ */
+// @ts-ignore: decorator
+@inline function drive<V>(op: i32, checked: bool, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, a: i32, aEnd: i32, b: i32, n: i32, acc: usize, cur: usize): i32 {
   const sh = recShift<V>(op, checked);
   const end = acc + (<usize>nslots << sh);
   // usize arithmetic wraps mod 2^32 like the addresses themselves, so a negative min works too.
   const bp = acc - (<usize>min << sh);
   const nullRec = end - (<usize>1 << sh);
-  // Compact tables: the null-value row flags follow the sums (one byte per slot).
-  const rowFlags = end;
   const width = nslots - 1;
   // The host keeps the window inside i32 (min + width − 1 ≤ i32.MAX). An empty window (width 0)
   // gets hi < lo: every valid key leaves it.
@@ -228,49 +283,28 @@ const NEG_ZERO: u64 = 0x8000000000000000;
   const hi = i32x4.splat(width == 0 ? 0 : min + width - 1);
   // COUNT never reads the values: a missing value bitmap means every value counts.
   if (op == AggOp.COUNT) vals = 0;
-  const blocks = n >>> 6;
-  for (let b = from >>> 6; b <= blocks; b++) {
-    const whole = b < blocks;
-    const kb = whole ? word(kvalid, b) : tailWord(kvalid, n);
-    const vb = whole ? word(vvalid, b) : tailWord(vvalid, n);
-    const base = b << 6;
-    if (checked) {
-      if (whole && kb == ALL ? blockLeaves(keys + (<usize>base << 2), lo, hi) : bitsLeave(keys, kb, base, min, width)) return base;
-    }
-    if (whole && (kb & vb) == ALL) {
-      // The fast path: 64 rows, no bitmap tests. Pointers are bumped so that the loads use
-      // immediate offsets, and the loop body stays small (few live values: no register spills).
-      let kp = keys + (<usize>base << 2);
-      let vp = vals + (<usize>base << alignof<V>());
-      const kend = kp + 256;
-      for (; kp < kend; kp += 32, vp += 8 << alignof<V>()) {
-        rowAt<V>(op, checked, bp, kp, vp, 0, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 1, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 2, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 3, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 4, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 5, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 6, acc, end);
-        rowAt<V>(op, checked, bp, kp, vp, 7, acc, end);
+  let stopped = false;
+  while (a < aEnd || b < n) {
+    if (a < aEnd) {
+      if (blockAt<V>(op, checked, a >>> 6, keys, kvalid, vals, vvalid, n, acc, end, bp, nullRec, min, width, lo, hi)) {
+        stopped = true;
+        break;
       }
-      continue;
+      a += 64;
     }
-    let rest = whole ? ALL : tailWord(0, n);
-    while (rest != 0) {
-      const r = <i32>ctz(rest);
-      rest &= rest - 1;
-      const i = base + r;
-      const rec = ((kb >>> <u64>r) & 1) != 0 ? bp + (<usize>load<i32>(at<i32>(keys, i)) << sh) : nullRec;
-      assert(rec >= acc && rec < end, 'groupAccumulate: slot out of range');
-      if (((vb >>> <u64>r) & 1) == 0) {
-        if (compact<V>(op, checked)) store<u8>(rowFlags + ((rec - acc) >>> sh), 1);
-        else countNull(op, rec);
-      } else if (op == AggOp.COUNT) count(op, rec);
-      else if (compact<V>(op, checked)) stepCompact(rec, <f64>load<V>(at<V>(vals, i)));
-      else step<V>(op, rec, load<V>(at<V>(vals, i)));
+    if (b < n) {
+      if (blockAt<V>(op, checked, b >>> 6, keys, kvalid, vals, vvalid, n, acc, end, bp, nullRec, min, width, lo, hi)) {
+        stopped = true;
+        break;
+      }
+      b += 64;
     }
   }
-  return n;
+  if (cur != 0) {
+    store<i32>(cur, a);
+    store<i32>(cur, b < n ? b : n, 8);
+  }
+  return stopped ? 1 : 0;
 }
 
 /** Writes the identity record of op into each of the nslots records at acc (and clears a compact table's row flags). */
@@ -327,38 +361,46 @@ const FINISH = 0, TRUSTED = 1, CHECKED = 2, WINDOW = 3;
 
 /**
  * One fold of rows into the records at acc. TRUSTED (`groupAccumulate`): writes the identity
- * records first, then folds every row. CHECKED (`denseAccumulate`): folds on from row `from` into a
- * window table, under the window check; returns the row it stopped at (n: all done). WINDOW: writes
- * the identity of a window table (compact for float SUM).
+ * records first, then folds every row, as two ranges split half-way. CHECKED (`denseAccumulate`):
+ * folds on from the cursors at `cur` into a window table, under the window check; 0 done, 1
+ * stopped. WINDOW: writes the identity of a window table (compact for float SUM).
  */
 // @ts-ignore: decorator
-@inline function fold<V>(op: i32, mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  if (mode == CHECKED) return drive<V>(op, true, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+@inline function fold<V>(op: i32, mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
+  if (mode == CHECKED) return drive<V>(op, true, keys, kvalid, min, nslots, vals, vvalid, load<i32>(cur), load<i32>(cur, 4), load<i32>(cur, 8), n, acc, cur);
   if (mode == WINDOW) {
     init<V>(op, true, nslots, acc);
     return 0;
   }
   init<V>(op, false, nslots, acc);
-  return drive<V>(op, false, keys, kvalid, min, nslots, vals, vvalid, 0, n, acc);
+  const mid = midRow(n);
+  return drive<V>(op, false, keys, kvalid, min, nslots, vals, vvalid, 0, mid, mid, n, acc, 0);
+}
+
+/** Where the second of two ranges over rows [0, n) starts: half-way, on a block boundary. */
+// @ts-ignore: decorator
+@inline function midRow(n: i32): i32 {
+  const m = ((n >>> 1) + 63) & ~63;
+  return m < n ? m : n & ~63;
 }
 
 // One function per (value type, op), with its trusted and its checked loop: small enough for the
 // engine's optimizing compiler to give it its full attention (one giant function with every
 // instantiation inlined ran ~1.6× slower in V8).
-function countRows(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  return fold<u8>(AggOp.COUNT, mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+function countRows(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
+  return fold<u8>(AggOp.COUNT, mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
 }
-function sumRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  return fold<V>(AggOp.SUM, mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+function sumRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
+  return fold<V>(AggOp.SUM, mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
 }
-function meanRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  return fold<V>(AggOp.MEAN, mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+function meanRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
+  return fold<V>(AggOp.MEAN, mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
 }
-function minRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  return fold<V>(AggOp.MIN, mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+function minRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
+  return fold<V>(AggOp.MIN, mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
 }
-function maxRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  return fold<V>(AggOp.MAX, mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+function maxRows<V>(mode: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
+  return fold<V>(AggOp.MAX, mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
 }
 
 function finishAs<V>(op: i32, acc: usize, map: usize, groups: i32, out: usize, outValidity: usize): i32 {
@@ -372,35 +414,35 @@ function finishAs<V>(op: i32, acc: usize, map: usize, groups: i32, out: usize, o
   }
 }
 
-function perOp<V>(mode: i32, op: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
+function perOp<V>(mode: i32, op: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
   // FINISH: keys = map, n = groups, vals = out, vvalid = outValidity (one type switch for all calls)
   if (mode == FINISH) return finishAs<V>(op, acc, keys, n, vals, vvalid);
   switch (op) {
-    case AggOp.SUM: return sumRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case AggOp.MEAN: return meanRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case AggOp.MIN: return minRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case AggOp.MAX: return maxRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+    case AggOp.SUM: return sumRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case AggOp.MEAN: return meanRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case AggOp.MIN: return minRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case AggOp.MAX: return maxRows<V>(mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
     default: return -1;
   }
 }
 
-function dispatch(mode: i32, op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
+function dispatch(mode: i32, op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, cur: usize, n: i32, acc: usize): i32 {
   if (op == AggOp.COUNT) {
     // COUNT reads no values: one instantiation serves every value type.
     if (mode == FINISH) return finishAs<u8>(op, acc, keys, n, vals, vvalid);
-    return countRows(mode, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+    return countRows(mode, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
   }
   switch (dtype) {
-    case DType.I8: return perOp<i8>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.I16: return perOp<i16>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.I32: return perOp<i32>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.I64: return perOp<i64>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.U8: return perOp<u8>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.U16: return perOp<u16>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.U32: return perOp<u32>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.U64: return perOp<u64>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.F32: return perOp<f32>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
-    case DType.F64: return perOp<f64>(mode, op, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+    case DType.I8: return perOp<i8>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.I16: return perOp<i16>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.I32: return perOp<i32>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.I64: return perOp<i64>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.U8: return perOp<u8>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.U16: return perOp<u16>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.U32: return perOp<u32>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.U64: return perOp<u64>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.F32: return perOp<f32>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
+    case DType.F64: return perOp<f64>(mode, op, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
     default: return -1;
   }
 }
@@ -421,17 +463,26 @@ export function groupAccumulate(op: i32, dtype: i32, keys: usize, kvalid: usize,
 }
 
 /**
- * denseAccumulate(op, dtype, keys, kvalid, min, nslots, vals, vvalid, from, n, acc) → the row it
- * stopped at (n: done; −1: bad op/type). The checked fold of the dense path: folds rows from..n−1
- * (from a multiple of 64) into the window table at acc (`denseTable`: initialized there, and maybe
- * holding earlier rows). The window is [min, min + nslots − 2]; slot nslots − 1 is the null key's.
- * Each 64-row block is checked against the window before it touches the table: the first block with
- * a valid key outside stops the pass, and its first row is returned. The host then moves the table
- * into a wider (or shifted) window (`denseTable` MOVE) and calls again from that row.
+ * denseAccumulate(op, dtype, keys, kvalid, min, nslots, vals, vvalid, n, acc, cur) → 0 done, 1
+ * stopped, −1 bad op/type. The checked fold of the dense path: folds rows into the window table at
+ * acc (`denseTable`: initialized there, and maybe holding earlier rows). The window is
+ * [min, min + nslots − 2]; slot nslots − 1 is the null key's. Each 64-row block is checked against
+ * the window before it touches the table.
+ *
+ * cur: the two row ranges of `drive`, 3 × i32 (the host starts them at 0, mid, mid; see midRow):
+ *
+ *   +0 a    next row of the first range      (a multiple of 64)
+ *   +4 aEnd end of the first range           (a multiple of 64, ≤ b)
+ *   +8 b    next row of the second range, which ends at n
+ *
+ * On return a and b say where each range got to. Stopped (1): the block at a (if a < aEnd) or the
+ * one at b holds a valid key outside the window; nothing of it is folded. The host then moves the
+ * table into a wider (or shifted) window (`denseTable` MOVE) and calls again with the same cursors.
  */
-export function denseAccumulate(op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, from: i32, n: i32, acc: usize): i32 {
-  assert((from & 63) == 0 && from >= 0 && nslots >= 1, 'denseAccumulate: from must be a multiple of 64');
-  return dispatch(CHECKED, op, dtype, keys, kvalid, min, nslots, vals, vvalid, from, n, acc);
+export function denseAccumulate(op: i32, dtype: i32, keys: usize, kvalid: usize, min: i32, nslots: i32, vals: usize, vvalid: usize, n: i32, acc: usize, cur: usize): i32 {
+  const a = load<i32>(cur), aEnd = load<i32>(cur, 4), b = load<i32>(cur, 8);
+  assert(((a | aEnd | b) & 63) == 0 && 0 <= a && aEnd <= b && nslots >= 1, 'denseAccumulate: bad cursors');
+  return dispatch(CHECKED, op, dtype, keys, kvalid, min, nslots, vals, vvalid, cur, n, acc);
 }
 
 /** Whether the window table of (op, dtype) has compact records: `compact<V>(op, true)` at run time. */

@@ -9,8 +9,9 @@
  * Two paths, chosen per call (`opts.path` forces one; the tests run both):
  *   dense  a single integer key whose valid values span ≤ 65536 values and ≤ 2 × rows: the key minus
  *          its minimum indexes the accumulators directly — no hashing, no probing, and for int32
- *          keys no group-id column at all (the aggregate pass reads the keys). One SIMD pass finds
- *          min and max first.
+ *          keys no group-id column at all (the aggregate pass reads the keys). int32 keys need no
+ *          key-range pass either: the first aggregate folds into a window of slots that widens as
+ *          keys leave it (denseWindow); other widths run one SIMD min/max pass first.
  *   hash   everything else: an open-addressing table (linear probing, load ≤ 1/2) assigns group
  *          ids; the table lives in the arena and grows by rehash when the kernel reports it full.
  *
@@ -269,7 +270,7 @@ function denseSlotKeys(op: string, ctx: Context, tmp: ArenaScope, key: Column, f
   return { keys, kvalid, min: d.min, slotMin, nslots, acc };
 }
 
-/** Rows the host looks ahead when it widens the window: the next 64 blocks' key range. */
+/** Rows the host looks ahead (in each range) when it widens the window: the next 64 blocks' key range. */
 const WINDOW_LOOKAHEAD = 4096;
 
 /**
@@ -277,8 +278,8 @@ const WINDOW_LOOKAHEAD = 4096;
  * first aggregate folds rows into a window table of slots [base, base + width) that starts empty;
  * the kernel stops at the first 64-row block with a valid key outside, and the host moves the table
  * into a wider window that holds the keys folded so far and those of the next WINDOW_LOOKAHEAD rows
- * (at least twice as wide, centred on them, a power of two up to `limit`), then resumes from that
- * row. At most ~log2(limit) moves, each ≤ limit slots. Returns undefined when the keys span more
+ * (at least twice as wide, centred on them, a power of two up to `limit`), then resumes where it
+ * stopped. At most ~log2(limit) moves, each ≤ limit slots. Returns undefined when the keys span more
  * than `limit` values (the rows folded so far are then wasted: at most one accumulation pass).
  */
 function denseWindow(op: string, ctx: Context, tmp: ArenaScope, key: Column, p: AggPlan, limit: number): DenseSlots | undefined {
@@ -293,22 +294,28 @@ function denseWindow(op: string, ctx: Context, tmp: ArenaScope, key: Column, p: 
   let width = 0;
   let acc = tmp.alloc(table(TableOp.BYTES, 0, 0, 1));
   table(TableOp.INIT, acc, base, 1);
-  let row = 0;
+  // The kernel's two row ranges (see denseAccumulate): [a, aEnd) and [b, n), split half-way.
+  const cur = tmp.alloc(CURSOR_BYTES);
+  const mid = midRow(n);
+  ctx.mem.i32.set([0, mid, mid], cur >>> 2);
   for (;;) {
-    const from = row;
     const at = acc;
-    row = guard(op, () => k.denseAccumulate(p.op, p.dtype, key.values, key.validity, base, width + 1, p.col.values, p.col.validity, from, n, at));
-    if (row < 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
-    if (row >= n) break;
+    const r = guard(op, () => k.denseAccumulate(p.op, p.dtype, key.values, key.validity, base, width + 1, p.col.values, p.col.validity, n, at, cur));
+    if (r < 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
+    if (r === 0) break;
+    // The block at a or the one at b left the window: both ranges' next rows count.
+    const i32 = ctx.mem.i32;
+    const a = i32[cur >>> 2];
+    const b = i32[(cur >>> 2) + 2];
+    const ahead = (len: number): [number, number] => union(a < mid ? keyRangeOf(op, ctx, key, a, Math.min(len, mid - a)) : EMPTY, b < n ? keyRangeOf(op, ctx, key, b, Math.min(len, n - b)) : EMPTY);
     // Keys already folded: the first and last slot with a row (null slot excluded).
     const scratch = ctx.scratch;
     const anyUsed = table(TableOp.USED, acc, base, width + 1, scratch) === 1;
     const used: [number, number] = [base + ctx.mem.i32[scratch >>> 2], base + ctx.mem.i32[(scratch >>> 2) + 1]];
-    const withUsed = (r: [number, number]): [number, number] =>
-      !anyUsed ? r : r[1] < r[0] ? used : [Math.min(r[0], used[0]), Math.max(r[1], used[1])];
-    let [lo, hi] = withUsed(keyRangeOf(op, ctx, key, row, Math.min(WINDOW_LOOKAHEAD, n - row)));
+    const withUsed = (r: [number, number]): [number, number] => (anyUsed ? union(r, used) : r);
+    let [lo, hi] = withUsed(ahead(WINDOW_LOOKAHEAD));
     if (hi - lo + 1 > limit) {
-      [lo, hi] = withUsed(keyRangeOf(op, ctx, key, row, Math.min(64, n - row)));
+      [lo, hi] = withUsed(ahead(64));
       if (hi - lo + 1 > limit) return undefined;
     }
     const span = hi - lo + 1;
@@ -329,6 +336,20 @@ function denseWindow(op: string, ctx: Context, tmp: ArenaScope, key: Column, p: 
   table(TableOp.EXPAND, acc, base, nslots, records);
   return { keys: key.values, kvalid: key.validity, min: BigInt(base), slotMin: base, nslots, acc: records };
 }
+
+/** Bytes of denseAccumulate's cursor record (a, aEnd, b: 3 × i32). */
+const CURSOR_BYTES = 12;
+
+/** Where the kernel's second row range starts (assembly/groupby accumulate.ts midRow). */
+function midRow(n: number): number {
+  const m = ((n >>> 1) + 63) & ~63;
+  return m < n ? m : n & ~63;
+}
+
+/** An empty key range, and the smallest range holding two. */
+const EMPTY: [number, number] = [0, -1];
+const union = (x: [number, number], y: [number, number]): [number, number] =>
+  x[1] < x[0] ? y : y[1] < y[0] ? x : [Math.min(x[0], y[0]), Math.max(x[1], y[1])];
 
 /** Min and max of the valid int32 keys in rows [row, row + len) (row a multiple of 64); [0, −1] when none is valid. */
 function keyRangeOf(op: string, ctx: Context, key: Column, row: number, len: number): [number, number] {

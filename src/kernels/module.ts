@@ -81,8 +81,8 @@ export interface KernelExports {
   groupIdsHash(keys: number, nkeys: number, start: number, n: number, table: number, ids: number, hashes: number): number;
   groupRehash(table: number, newSlots: number, newCapacity: number): void;
   groupAccumulate(op: number, dtype: number, keys: number, kvalid: number, min: number, nslots: number, parts: number, vals: number, vvalid: number, n: number, acc: number): number;
-  /** Checked fold of rows from..n−1 into a window table (denseTable); returns the first row of the block that left the window (n: done), −1 bad op/type. */
-  denseAccumulate(op: number, dtype: number, keys: number, kvalid: number, min: number, nslots: number, vals: number, vvalid: number, from: number, n: number, acc: number): number;
+  /** Checked fold into a window table (denseTable) over two row ranges whose cursors (a, aEnd, b) are at cur; 0 done, 1 stopped at a block that left the window, −1 bad op/type. */
+  denseAccumulate(op: number, dtype: number, keys: number, kvalid: number, min: number, nslots: number, vals: number, vvalid: number, n: number, acc: number, cur: number): number;
   /** Window tables of denseAccumulate (TableOp: bytes, init, used slots, move to a new window, expand to 16-byte records); −1 bad op/type. */
   denseTable(what: number, op: number, dtype: number, acc: number, min: number, nslots: number, dst: number, dstMin: number, dstSlots: number): number;
   groupFinish(op: number, dtype: number, acc: number, map: number, groups: number, out: number, outValidity: number): number;
