@@ -129,6 +129,8 @@ interface Pending {
   /** A pooled block the plan's small allocations bump in (0: none), and the bytes used of it. */
   block: number;
   blockUsed: number;
+  /** Counted in `#shortInflight` (an async short job that got published). */
+  short?: boolean;
   slot: number;
   mode: Mode;
   signal?: AbortSignal;
@@ -396,6 +398,8 @@ export class Runtime {
   #tickQueued = false;
   /** Short jobs submitted in this tick: `#endTick` polls for them before it arms a waitAsync. */
   #shortInTick = 0;
+  /** Async short jobs submitted and not yet settled: what `#poll` waits for. */
+  #shortInflight = 0;
   /** Plans jobs (one object for all: valid only inside `plan`). */
   readonly #planner: JobPlanner;
 
@@ -514,7 +518,11 @@ export class Runtime {
       }
       // Completion is looked at once per tick, after the caller's synchronous code: a loop that
       // submits 1000 jobs gets them all published before this thread polls or sleeps (#endTick).
-      if (spec.short) this.#shortInTick++;
+      if (spec.short) {
+        this.#shortInTick++;
+        this.#shortInflight++;
+        p.short = true;
+      }
       this.#queueTick();
     });
   }
@@ -733,7 +741,7 @@ export class Runtime {
    * short jobs, then makes sure one waitAsync is armed while async jobs are in flight.
    *
    * Polling: if jobs marked `short` were submitted in this tick, spin on the completions word,
-   * draining whatever completes, until nothing is in flight — or spinMicros pass without a
+   * draining whatever completes, until no short job is in flight — or spinMicros pass without a
    * completion, or the tick's short jobs have had `SHORT_JOB_MICROS` each. A searching worker
    * finishes a no-op within a microsecond, far sooner than a waitAsync wake-up arrives (~15 µs at
    * best, ~50 µs typical here), and one spin covers every job of the tick: the completions of
@@ -759,7 +767,8 @@ export class Runtime {
     const until = start + capMs;
     let seen = Atomics.load(w, cw);
     this.#drain();
-    while (this.#inflightAsync > 0) {
+    // Short jobs only: a long job in flight must not keep this thread spinning.
+    while (this.#shortInflight > 0) {
       const c = Atomics.load(w, cw);
       if (c !== seen) {
         seen = c;
@@ -859,6 +868,7 @@ export class Runtime {
   #settle(p: Pending, err: unknown, value?: unknown): void {
     this.#freeJobMemory(p);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
+    if (p.short) this.#shortInflight--;
     if (p.mode === Mode.ASYNC && --this.#inflightAsync === 0) this.#keepAlive.unref();
     if (err !== undefined) p.reject(err);
     else p.resolve(value);
