@@ -52,16 +52,19 @@ interface KernelJob {
   [k: string]: unknown;
 }
 
-/** Kernel instances by memory id: the last few engines' Memories (older ones are dropped). */
+/**
+ * Kernel instances by memory id: the last two engines' Memories. Older ones are dropped so a closed
+ * engine's memory is not pinned here; a job for a dropped one answers `lost` and the host resends.
+ */
 const kernels = new Map<number, { k: CsvKernel; mem: SharedMemory }>();
 
 function kernelJob(m: KernelJob): Record<string, unknown> {
   let inst = kernels.get(m.memoryId);
   if (!inst) {
-    if (!m.memory || !m.module) return { ok: false, trap: 'no Memory for this job (the worker restarted?)', lost: true };
+    if (!m.memory || !m.module) return { ok: false, lost: true }; // dropped below: the host sends it again
     inst = { k: instantiateKernel(m.module, m.memory) as unknown as CsvKernel, mem: new SharedMemory(m.memory) };
     kernels.set(m.memoryId, inst);
-    if (kernels.size > 4) kernels.delete(kernels.keys().next().value!);
+    if (kernels.size > 2) kernels.delete(kernels.keys().next().value!);
   }
   const { k, mem } = inst;
   const n = (key: string): number => m[key] as number;

@@ -226,7 +226,7 @@ const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
  * Unref'd while idle so it never keeps the process alive.
  */
 /** A kernel job's reply (csv-worker.ts). */
-type KernelReply = { ok: true; rows?: number; lines?: number } | { ok: false; redo?: boolean; capacity?: boolean; scanned?: number; trap?: string };
+type KernelReply = { ok: true; rows?: number; lines?: number } | { ok: false; redo?: boolean; capacity?: boolean; scanned?: number; trap?: string; lost?: boolean };
 
 /** Memories get a small id, so a worker instantiates the kernel once per Memory (it is sent once per worker). */
 const memoryIds = new WeakMap<WebAssembly.Memory, number>();
@@ -264,7 +264,9 @@ class CsvWorker {
     if (id === undefined) memoryIds.set(ctx.memory, (id = nextMemoryId++));
     const first = !this.#sent.has(id);
     this.#sent.add(id);
-    const r = (await this.#rpc.call({ ...job, op, memoryId: id, ...(first ? { memory: ctx.memory, module: ctx.module } : {}) }, ' is gone')) as KernelReply;
+    let r = (await this.#rpc.call({ ...job, op, memoryId: id, ...(first ? { memory: ctx.memory, module: ctx.module } : {}) }, ' is gone')) as KernelReply;
+    // The worker keeps few Memories (not to pin closed engines' memory): send it again if dropped.
+    if (!r.ok && r.lost) r = (await this.#rpc.call({ ...job, op, memoryId: id, memory: ctx.memory, module: ctx.module }, ' is gone')) as KernelReply;
     if (!r.ok && r.trap !== undefined) throw new KernelTrapError(op === 'scan' ? 'csvScan' : 'csvParse', r.trap);
     return r;
   }
