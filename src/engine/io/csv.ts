@@ -1,9 +1,13 @@
 /**
  * CSV in and out.
  *
- * Reading is byte-level: no string per field. A chunk of the file (default 16 MiB) sits in one Buffer;
+ * Reading is byte-level: no string per field. Windows of the file (default 16 MiB) go through the
+ * CSV kernel (assembly/csv, csv-kernel.ts): a SIMD scan records every field's position, then each
+ * column is parsed from those positions straight into its buffers in the engine's memory — in the
+ * parse workers, over the shared Memory (see #kernelBatches and README.md). The kernel hands back
+ * whatever it does not do exactly like the JS path below, which then reads that field or window:
  *
- *   1. `tokenize` walks its bytes once and records, for every field of every complete row, the start
+ *   1. `tokenize` walks the bytes once and records, for every field of every complete row, the start
  *      and end offsets and whether it was quoted / holds doubled quotes ("" → ");
  *   2. each column is then parsed from those offsets straight into its buffers in the engine's memory
  *      (allocColumn in the batch's scope): integers and dates by digit arithmetic, floats by the exact
@@ -11,10 +15,13 @@
  *      two exact values, so correctly rounded) with `Number()` on the rare rest, strings by copying
  *      bytes (unescaping only fields that need it).
  *
+ * The JS path also reads the inference sample and files with a column type the kernel lacks
+ * (timestamps).
+ *
  * An incomplete last row is carried over to the next chunk, so every chunk is a batch of whole rows:
  * `engine.scan` streams chunk by chunk; `engine.read` keeps every chunk's batch. After the inference
- * sample, chunks cut at a row boundary go to up to two parse workers (csv-worker.ts, which loads only
- * csv-parse.ts) and come back in order — see README.md.
+ * sample, chunks cut at a row boundary go to up to two parse workers (csv-worker.ts) and come back
+ * in order — see README.md.
  *
  * Dialect: RFC 4180 — a header row (optional), one-byte delimiter (default ','), '"' quotes with ""
  * inside, newlines inside quoted fields, LF or CRLF line ends, blank lines skipped. An empty unquoted
