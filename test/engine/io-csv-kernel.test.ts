@@ -151,5 +151,24 @@ test('malformed rows and bad values: the same errors, with the same line and col
   }
 });
 
+test('a quote inside an unquoted field (data) does not throw off the parse workers\' window cuts', async () => {
+  // The cut goes by quote parity; the stray quote flips it, so a cut would land inside the quoted
+  // field with a newline below. Kernel workers and JS workers (the timestamp column) must rewind.
+  const rows = ['id,note,ts'];
+  for (let i = 0; i < 60; i++) {
+    const note = i === 20 ? 'ab"c' : i % 7 === 0 ? `"two\nlines ${i}"` : `n${i}`;
+    rows.push(`${i},${note},2020-01-01T00:00:0${i % 10}`);
+  }
+  const text = rows.join('\n') + '\n';
+  for (const withTs of [false, true]) {
+    const t = withTs ? text : text.replace(/,2020-01-01T00:00:0\d/g, '').replace(',ts', '');
+    const opts: CsvReadOptions = { chunkBytes: 64, inferRows: 2, ...(withTs ? {} : { schema: { id: 'int32', note: 'utf8' } }) };
+    const one = await read(t, { ...opts, threads: 0 }, true);
+    assert.ok(one.ok, JSON.stringify(one));
+    assert.equal(await read(t, { ...opts, threads: 2 }, true), one, `workers, ts column: ${withTs}`);
+    assert.equal(await read(t, { ...opts, threads: 2 }, false), one, `JS workers, ts column: ${withTs}`);
+  }
+});
+
 test.after(() => engine.close());
 test.run();

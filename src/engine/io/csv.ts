@@ -578,10 +578,33 @@ export class CsvReader {
         return;
       }
       // Windows handed to parse workers, oldest first; consumed in order so lines and batches stay in order.
-      const ahead: Array<Promise<WorkerReply>> = [];
-      const drain = async function* (this: CsvReader): AsyncGenerator<Batch> {
-        while (ahead.length) yield this.#fromWorker(await ahead.shift()!, scopeFor());
+      const ahead: Array<{ reply: Promise<WorkerReply>; bytes: Uint8Array }> = [];
+      // The oldest window's batch. A window a worker could not read may just be cut wrong: the cut
+      // goes by quote parity, which a quote inside an unquoted field (data) throws off. So put it and
+      // the windows after it back in front of the input and read on here with the JS tokenizer —
+      // which reads them, or throws the error with its line (the kernel path does the same).
+      const take = async function* (this: CsvReader): AsyncGenerator<Batch> {
+        const first = ahead.shift()!;
+        const r = await first.reply;
+        if (r.ok) {
+          yield this.#fromWorker(r, scopeFor());
+          return;
+        }
+        const back = [first, ...ahead.splice(0)];
+        await Promise.allSettled(back.map((w) => w.reply));
+        const bytes = new Uint8Array(back.reduce((a, w) => a + w.bytes.length, 0));
+        let at = 0;
+        for (const w of back) {
+          bytes.set(w.bytes, at);
+          at += w.bytes.length;
+        }
+        this.#src.unshift(bytes);
+        const t = this.#tokenize(ncols, 0x7fffffff);
+        if (t.rows > 0) yield this.#batch(scopeFor());
       }.bind(this);
+      const drain = async function* (): AsyncGenerator<Batch> {
+        while (ahead.length) yield* take();
+      };
       for (;;) {
         signal?.throwIfAborted();
         if (this.#src.pos >= this.#src.limit && this.#src.final) break;
@@ -599,13 +622,14 @@ export class CsvReader {
         } else if (cut > src.pos) {
           // A window of whole rows to a worker; its bytes are copied out (the reader reuses its buffer).
           // (A Buffer's slice() is a view: copy into a fresh ArrayBuffer, which the transfer detaches.)
+          // A second copy stays here in case the window has to be put back (see take()).
           const bytes = new Uint8Array(cut - src.pos);
           bytes.set(src.buf.subarray(src.pos, cut));
           src.pos = cut;
-          const p = csvWorker(ahead.length).parse(bytes, this.#d.delim, ncols, this.#layout!.csvTypes);
-          p.catch(() => {}); // awaited in order below; an early exit must not leave it unhandled
-          ahead.push(p);
-          if (ahead.length >= threads) yield this.#fromWorker(await ahead.shift()!, scopeFor());
+          const reply = csvWorker(ahead.length).parse(bytes.slice(), this.#d.delim, ncols, this.#layout!.csvTypes);
+          reply.catch(() => {}); // awaited in order below; an early exit must not leave it unhandled
+          ahead.push({ reply, bytes });
+          if (ahead.length >= threads) yield* take();
           continue;
         }
         // No row boundary found cheaply (a row longer than the window, an odd quote count) or no
