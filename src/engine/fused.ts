@@ -569,13 +569,14 @@ class Total {
  */
 export const FUSED_PARALLEL_MIN_ROWS = 8 * DEFAULT_MORSEL_ROWS;
 /** Tests lower the threshold to send tiny batches to the workers too. */
-export const fusedOptions = { parallelMinRows: FUSED_PARALLEL_MIN_ROWS };
+export const fusedOptions = { parallelMinRows: FUSED_PARALLEL_MIN_ROWS, partialsMaxBytes: 16 << 20 };
 /**
  * Most bytes of morsel partials held at once per batch: a batch whose partials would need more
  * (wide keyed tables × many morsels) runs as several jobs over consecutive morsel ranges, each
  * merged before the next starts. The merge order — morsel order — is the same either way.
  */
 const PARTIALS_MAX_BYTES = 16 << 20;
+void PARTIALS_MAX_BYTES; // the default of fusedOptions.partialsMaxBytes (tests lower it)
 /**
  * Batches whose jobs may run at once: 2 — the workers run one while this thread reads, imports
  * and plans the next (and merges the one before). More would hold more batches in memory (a
@@ -659,7 +660,7 @@ async function runPipeline(ctx: Context, prog: Program, source: Dataset, scope: 
       const morsels = Math.ceil(n / R);
       const onWorkers = parallel && n >= fusedOptions.parallelMinRows && morsels > 1;
       const partBytes = partialBytes(prog.accs.length, bspec);
-      const chunk = onWorkers ? Math.max(1, Math.min(morsels, Math.floor(PARTIALS_MAX_BYTES / partBytes))) : 1;
+      const chunk = onWorkers ? Math.max(1, Math.min(morsels, Math.floor(fusedOptions.partialsMaxBytes / partBytes))) : 1;
       const bscope = ctx.scope();
       batchScopes.push(bscope);
       const partials = bscope.alloc(chunk * partBytes);

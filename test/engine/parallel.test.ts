@@ -110,6 +110,11 @@ test('seeded random data with nulls, several batches, tiny morsels, every batch 
         ['keyed', (e, d) => e.query(d).filter(col('x').ge(0)).groupBy('flag', 'k').agg(aggs).sort('flag', 'k')],
         ['keyed unfiltered', (e, d) => e.query(d).groupBy('k').agg({ sx: sum('x'), sy: sum('y'), my: mean('y'), n: count() }).sort('k')],
       ];
+      // Partials bounded to ~3 morsels' worth: each batch runs as several jobs, merged between them.
+      queries.push(['keyed, partials in chunks', (e, d) => {
+        fusedOptions.partialsMaxBytes = 3 * 4096;
+        return e.query(d).filter(col('x').ge(0)).groupBy('flag', 'k').agg(aggs).sort('flag', 'k');
+      }]);
       for (const [label, q] of queries) {
         const before = tasksRun();
         assert.is(await exact(q(par, d2), par), await exact(q(serial, d0), serial), `seed ${seed} ${label}`);
@@ -121,6 +126,7 @@ test('seeded random data with nulls, several batches, tiny morsels, every batch 
   } finally {
     execOptions.morselRows = savedMorsel;
     fusedOptions.parallelMinRows = savedMin;
+    fusedOptions.partialsMaxBytes = 16 << 20;
   }
 });
 
