@@ -592,6 +592,8 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     this.region.stop();
+    // Workers are unref'd while idle; awaiting their exit must hold the loop open.
+    for (const w of this.#workers) w?.ref();
     await Promise.all(this.#exited);
     // Wake a pending waitAsync so its promise does not dangle.
     Atomics.notify(this.region.i32, this.region.completionsWord);
@@ -894,6 +896,10 @@ export class Runtime {
       w.once('message', () => {
         w.off('exit', onExit);
         w.once('exit', (code) => this.#onExit(i, w, code, lastError));
+        // Idle workers do not keep the process alive (an engine the user never closes must not hang
+        // Node at exit); while jobs are in flight the ref'd #keepAlive handle does. Only after the
+        // ready message: until then the start-up promise needs the worker to hold the loop open.
+        w.unref();
         resolve();
       });
     });
