@@ -568,15 +568,14 @@ class Total {
  * morsels of ~0.1–0.2 ms each, and the batch runs on the calling thread. 8 default morsels.
  */
 export const FUSED_PARALLEL_MIN_ROWS = 8 * DEFAULT_MORSEL_ROWS;
-/** Tests lower the threshold to send tiny batches to the workers too. */
-export const fusedOptions = { parallelMinRows: FUSED_PARALLEL_MIN_ROWS, partialsMaxBytes: 16 << 20 };
 /**
  * Most bytes of morsel partials held at once per batch: a batch whose partials would need more
  * (wide keyed tables × many morsels) runs as several jobs over consecutive morsel ranges, each
  * merged before the next starts. The merge order — morsel order — is the same either way.
  */
 const PARTIALS_MAX_BYTES = 16 << 20;
-void PARTIALS_MAX_BYTES; // the default of fusedOptions.partialsMaxBytes (tests lower it)
+/** Tests lower these to send tiny batches to the workers, and to run a batch as several jobs. */
+export const fusedOptions = { parallelMinRows: FUSED_PARALLEL_MIN_ROWS, partialsMaxBytes: PARTIALS_MAX_BYTES };
 /**
  * Batches whose jobs may run at once: 2 — the workers run one while this thread reads, imports
  * and plans the next (and merges the one before). More would hold more batches in memory (a
