@@ -123,7 +123,8 @@ export class Engine implements QueryRunner {
     const env = process.env.AETHERFLOW_WORKERS;
     const workers = opts.workers ?? (env !== undefined && env !== '' ? Number(env) : os.availableParallelism());
     if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
-      throw new InvalidOptionError('workers', opts.workers, 'an integer from 0 (run on the calling thread) to 256');
+      const [name, value] = opts.workers === undefined ? ['AETHERFLOW_WORKERS', env] : ['workers', opts.workers];
+      throw new InvalidOptionError(name, value, 'an integer from 0 (run on the calling thread) to 256');
     }
     const ctx = Context.create({ maxBytes: opts.memoryLimit, initialBytes: opts.initialMemory });
     const runtime = workers > 0 ? await Runtime.start({ context: ctx, workers }) : undefined;

@@ -222,6 +222,17 @@ test('workers: an invalid value is a typed error naming the option; 0 runs witho
       assert.is((e as InvalidOptionError).option, 'workers');
     }
   }
+  const saved = process.env.AETHERFLOW_WORKERS;
+  process.env.AETHERFLOW_WORKERS = 'lots';
+  try {
+    await Engine.start();
+    assert.unreachable('AETHERFLOW_WORKERS=lots accepted');
+  } catch (e) {
+    assert.instance(e, InvalidOptionError);
+    assert.is((e as InvalidOptionError).option, 'AETHERFLOW_WORKERS');
+  } finally {
+    if (saved === undefined) delete process.env.AETHERFLOW_WORKERS; else process.env.AETHERFLOW_WORKERS = saved;
+  }
   assert.is(serial.runtime, undefined);
   assert.is(serial.workers, 0);
   assert.is(par.workers, 2);
