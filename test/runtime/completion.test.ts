@@ -151,7 +151,10 @@ test('batched completions: bursts of mixed jobs with aborts, a trap and a dead w
   console.log(`  ${total} jobs (seed ${seed}): ${later} aborted later, of which ${laterAborted} rejected and ${later - laterAborted} finished first`);
 
   // Nothing left behind: slots, descriptors, queues, job scopes; the dead worker was replaced.
-  for (let n = 0; n < 400 && rt.stats().workersReplaced < 1; n++) await new Promise((res) => setTimeout(res, 5));
+  // The replacement worker opens its own scratch scope when it has started: wait for it to be ready.
+  for (let n = 0; n < 400 && (rt.stats().workersReplaced < 1 || rt.stats().perWorker.some((w) => w.state !== 'ready')); n++) {
+    await new Promise((res) => setTimeout(res, 5));
+  }
   const s = rt.stats();
   assert.is(s.jobsInFlight, 0);
   assert.is(s.jobsQueued, 0);
