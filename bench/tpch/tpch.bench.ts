@@ -13,6 +13,8 @@
  * Before timing, the three results are checked to agree (counts and integer sums exactly, other
  * floats to 1e-9 relative). Timing is in-process with tinybench (bench/lib/harness.ts); the loads are
  * timed with a plain loop (1 warm-up + `--load-runs` runs, default 3) because one load is seconds.
+ * `aetherflow` is `Engine.start()` with its default workers (one per core); `aetherflow-1t` is the same
+ * queries on an engine with `workers: 0` (the calling thread only), to show what the workers add.
  * Writes bench/results/tpch.json (cases q1_sf<sf>, q6_sf<sf>, load_parquet_sf<sf>, load_csv_sf<sf>).
  */
 import { readFileSync } from 'node:fs';
@@ -52,6 +54,10 @@ try {
   ds = engine.fromArrow(tableFromIPC(readFileSync(files.arrow)), 'lineitem');
   console.log(`aetherflow: fromArrow in ${(performance.now() - t0).toFixed(0)} ms`);
 }
+
+// The same engine on the calling thread only (workers: 0), for the speed-up the workers give.
+const engine1t = await Engine.start({ workers: 0 });
+const ds1t: MemoryDataset = await engine1t.read(files.arrow);
 
 const db = await DuckDBInstance.create(':memory:');
 const conn = await db.connect();
@@ -97,6 +103,7 @@ const queryCases: Case[] = [
     check: false, // checked above (the harness's own check compares sync values only)
     impls: {
       aetherflow: async () => engine.release(await q1.collect()),
+      'aetherflow-1t': async () => engine1t.release(await q1Aether(engine1t, ds1t).collect()),
       duckdb: async () => void (await conn.run(Q1_SQL)),
       polars: () => q1p.collectSync(),
     },
@@ -106,6 +113,7 @@ const queryCases: Case[] = [
     check: false,
     impls: {
       aetherflow: async () => engine.release(await q6.collect()),
+      'aetherflow-1t': async () => engine1t.release(await q6Aether(engine1t, ds1t).collect()),
       duckdb: async () => void (await conn.run(Q6_SQL)),
       polars: () => q6p.collectSync(),
     },
@@ -193,5 +201,6 @@ bar('CSV load vs Polars', `load_csv_${tag}`, 'polars', (o, t) => o <= 1.5 * t, '
 
 ds.release();
 await engine.close();
+await engine1t.close();
 conn.closeSync();
 db.closeSync();
