@@ -36,6 +36,7 @@ import type { ArenaScope } from '../memory/arena.js';
 import { assertInMemory, assertSameContext, assertSameLength } from './check.js';
 import { take } from './filter.js';
 import { assertKeys, writeKeyDescriptors } from './hash.js';
+import { CURSOR_BYTES, Fold, WINDOW_SCRATCH_BYTES, foldWindow, midRow, type WindowTable } from './dense-window.js';
 import { guard } from './module.js';
 
 export type GroupAggOp = 'count' | 'sum' | 'min' | 'max' | 'mean';
@@ -270,95 +271,36 @@ function denseSlotKeys(op: string, ctx: Context, tmp: ArenaScope, key: Column, f
   return { keys, kvalid, min: d.min, slotMin, nslots, acc };
 }
 
-/** Rows the host looks ahead (in each range) when it widens the window: the next 64 blocks' key range. */
-const WINDOW_LOOKAHEAD = 4096;
-
 /**
- * The dense path over int32 keys in one pass (README "Fused window"): no key-range pass first. The
- * first aggregate folds rows into a window table of slots [base, base + width) that starts empty;
- * the kernel stops at the first 64-row block with a valid key outside, and the host moves the table
- * into a wider window that holds the keys folded so far and those of the next WINDOW_LOOKAHEAD rows
- * (at least twice as wide, centred on them, a power of two up to `limit`), then resumes where it
- * stopped. At most ~log2(limit) moves, each ≤ limit slots. Returns undefined when the keys span more
- * than `limit` values (the rows folded so far are then wasted: at most one accumulation pass).
+ * The dense path over int32 keys in one pass (README "Fused window"; dense-window.ts): no key-range
+ * pass first. The first aggregate folds rows into a window table that starts empty and moves into a
+ * wider one whenever a 64-row block leaves it (at most ~log2(limit) moves, each ≤ limit slots).
+ * Returns undefined when the keys span more than `limit` values (the rows folded so far are then
+ * wasted: at most one accumulation pass).
  */
 function denseWindow(op: string, ctx: Context, tmp: ArenaScope, key: Column, p: AggPlan, limit: number): DenseSlots | undefined {
   const k = ctx.kernel;
   const n = key.length;
-  const table = (what: TableOp, acc: number, min: number, nslots: number, dst = 0, dstMin = 0, dstSlots = 0): number => {
-    const r = guard(op, () => k.denseTable(what, p.op, p.dtype, acc, min, nslots, dst, dstMin, dstSlots));
+  const bytes = (nslots: number): number => {
+    const r = k.denseTable(TableOp.BYTES, p.op, p.dtype, 0, 0, nslots, 0, 0, 0);
     if (r < 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
     return r;
   };
-  let base = 0;
-  let width = 0;
-  let acc = tmp.alloc(table(TableOp.BYTES, 0, 0, 1));
-  table(TableOp.INIT, acc, base, 1);
+  const t: WindowTable = { acc: tmp.alloc(bytes(1)), base: 0, width: 0 };
+  guard(op, () => k.denseTable(TableOp.INIT, p.op, p.dtype, t.acc, 0, 1, 0, 0, 0));
   // The kernel's two row ranges (see denseAccumulate): [a, aEnd) and [b, n), split half-way.
   const cur = tmp.alloc(CURSOR_BYTES);
   const mid = midRow(n);
   ctx.mem.i32.set([0, mid, mid], cur >>> 2);
-  for (;;) {
-    const at = acc;
-    const r = guard(op, () => k.denseAccumulate(p.op, p.dtype, key.values, key.validity, base, width + 1, p.col.values, p.col.validity, n, at, cur));
-    if (r < 0) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
-    if (r === 0) break;
-    // The block at a or the one at b left the window: both ranges' next rows count.
-    const i32 = ctx.mem.i32;
-    const a = i32[cur >>> 2];
-    const b = i32[(cur >>> 2) + 2];
-    const ahead = (len: number): [number, number] => union(a < mid ? keyRangeOf(op, ctx, key, a, Math.min(len, mid - a)) : EMPTY, b < n ? keyRangeOf(op, ctx, key, b, Math.min(len, n - b)) : EMPTY);
-    // Keys already folded: the first and last slot with a row (null slot excluded).
-    const scratch = ctx.scratch;
-    const anyUsed = table(TableOp.USED, acc, base, width + 1, scratch) === 1;
-    const used: [number, number] = [base + ctx.mem.i32[scratch >>> 2], base + ctx.mem.i32[(scratch >>> 2) + 1]];
-    const withUsed = (r: [number, number]): [number, number] => (anyUsed ? union(r, used) : r);
-    let [lo, hi] = withUsed(ahead(WINDOW_LOOKAHEAD));
-    if (hi - lo + 1 > limit) {
-      [lo, hi] = withUsed(ahead(64));
-      if (hi - lo + 1 > limit) return undefined;
-    }
-    const span = hi - lo + 1;
-    let next = 1;
-    while (next < 2 * span) next *= 2;
-    next = Math.min(limit, Math.max(next, 2 * width));
-    // Centred, then kept inside i32 (the kernel's window check computes base + width − 1).
-    const nextBase = Math.max(-(2 ** 31), Math.min(2 ** 31 - next, lo - Math.floor((next - span) / 2)));
-    const nextAcc = tmp.alloc(table(TableOp.BYTES, 0, 0, next + 1));
-    table(TableOp.MOVE, acc, base, width + 1, nextAcc, nextBase, next + 1);
-    base = nextBase;
-    width = next;
-    acc = nextAcc;
-  }
+  const scratch = tmp.alloc(WINDOW_SCRATCH_BYTES);
+  const r = guard(op, () => foldWindow(k, ctx.mem, (b) => tmp.alloc(b), p.op, p.dtype, key.values, key.validity, p.col.values, p.col.validity, n, limit, t, cur, scratch));
+  if (r === Fold.REFUSED) throw new UnsupportedTypeError(`${op} ${p.name}`, [p.col.label]);
+  if (r === Fold.TOO_WIDE) return undefined;
   // The standard 16-byte records that denseMap and groupFinish read.
-  const nslots = width + 1;
+  const nslots = t.width + 1;
   const records = tmp.alloc(nslots * REC_BYTES);
-  table(TableOp.EXPAND, acc, base, nslots, records);
-  return { keys: key.values, kvalid: key.validity, min: BigInt(base), slotMin: base, nslots, acc: records };
-}
-
-/** Bytes of denseAccumulate's cursor record (a, aEnd, b: 3 × i32). */
-const CURSOR_BYTES = 12;
-
-/** Where the kernel's second row range starts (assembly/groupby accumulate.ts midRow). */
-function midRow(n: number): number {
-  const m = ((n >>> 1) + 63) & ~63;
-  return m < n ? m : n & ~63;
-}
-
-/** An empty key range, and the smallest range holding two. */
-const EMPTY: [number, number] = [0, -1];
-const union = (x: [number, number], y: [number, number]): [number, number] =>
-  x[1] < x[0] ? y : y[1] < y[0] ? x : [Math.min(x[0], y[0]), Math.max(x[1], y[1])];
-
-/** Min and max of the valid int32 keys in rows [row, row + len) (row a multiple of 64); [0, −1] when none is valid. */
-function keyRangeOf(op: string, ctx: Context, key: Column, row: number, len: number): [number, number] {
-  const scratch = ctx.scratch;
-  const validity = key.validity === 0 ? 0 : key.validity + row / 8;
-  const valid = guard(op, () => ctx.kernel.keyRange(DType.I32, key.values + row * 4, validity, len, scratch));
-  if (valid <= 0) return [0, -1];
-  const i32 = ctx.mem.i32;
-  return [i32[scratch >>> 2], i32[(scratch >>> 2) + 2]];
+  guard(op, () => k.denseTable(TableOp.EXPAND, p.op, p.dtype, t.acc, t.base, nslots, records, 0, 0));
+  return { keys: key.values, kvalid: key.validity, min: BigInt(t.base), slotMin: t.base, nslots, acc: records };
 }
 
 /** The error of a forced dense path whose keys span too many values (exact span from `keyRange`). */
