@@ -5,15 +5,19 @@
  *
  * Worker side only. The owner of the Executor is the worker thread whose deque `owner` is.
  */
-import { SortFlag } from '../../assembly/shared/codes.js';
+import { SortFlag, TableOp } from '../../assembly/shared/codes.js';
 import { byteWidth } from '../column.js';
+import { Fold, foldWindow, midRow, type WindowTable } from '../kernels/dense-window.js';
 import type { KernelExports } from '../kernels/module.js';
 import { ArenaScope, type Arena } from '../memory/arena.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
 import { DEQUE_EMPTY, type DequeOwner } from './deque.js';
 import { FusedVM } from './fused-vm.js';
 import { Status } from './jobs.js';
-import { AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, groupInfoWords, sortHistBytes } from './ops.js';
+import {
+  AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, WINDOW_INFO_BYTES, WI_ANY, WI_BASE, WI_CUR, WI_FIRST,
+  WI_SCRATCH, WI_STATE, WI_TABLE, WI_WIDTH, WS_DONE, WS_TOO_WIDE, groupInfoWords, sortHistBytes,
+} from './ops.js';
 import { S_CURRENT, S_TASKS, type Region } from './region.js';
 import { T_A0, T_A1, T_A2, T_A3, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0, T_X1, T_X2, T_X3 } from './tasks.js';
 
@@ -62,6 +66,7 @@ export class Executor {
       [Op.RADIX_HIST]: (t, s, e, m) => this.#radixHist(t, s, e, m),
       [Op.RADIX_SCATTER]: (t, s, e, m) => this.#radixScatter(t, s, e, m),
       [Op.FUSED]: (t, s, e, m) => this.#fused(t, s, e, m),
+      [Op.GROUP_WINDOW]: (t, s, e, m) => this.#groupWindow(t, s, e, m),
     };
   }
 
@@ -305,6 +310,63 @@ export class Executor {
     i32[info] = groups;
     i32[info + 1] = firstRow;
     for (let j = 0; j < naggs; j++) i32[info + 2 + j] = accs[j];
+  }
+
+  /** GROUP_WINDOW's window table (reused: no object per morsel) and the scope root its moves allocate in. */
+  readonly #win: WindowTable = { acc: 0, base: 0, width: 0 };
+  #winRoot = 0;
+  readonly #winAlloc = (bytes: number): number => this.#arena!.alloc(this.#winRoot, bytes);
+
+  /**
+   * One morsel of the one-pass dense group-by: its rows fold into its own table (the host placed
+   * it, at the sampled window), which the worker moves into a wider window in the job's scope
+   * when a block's key leaves it. The record then says where the table ended up and which key
+   * slots got rows; the host merges by absolute key (morsels' windows differ).
+   */
+  #groupWindow(t: number, s: number, e: number, m: number): void {
+    const tasks = this.#r.tasks;
+    const k = this.#k;
+    const mem = this.#mem;
+    if (this.#arena === undefined) throw new Error('groupWindow needs the arena');
+    const op = tasks.get(t, T_P1);
+    const dtype = tasks.get(t, T_P0);
+    const info = tasks.get(t, T_A2) + m * WINDOW_INFO_BYTES;
+    const w = info >>> 2;
+    const win = this.#win;
+    let i32 = mem.i32;
+    win.acc = i32[w + WI_TABLE];
+    win.base = i32[w + WI_BASE];
+    win.width = i32[w + WI_WIDTH];
+    if (k.denseTable(TableOp.INIT, op, dtype, win.acc, win.base, win.width + 1, 0, 0, 0) < 0) throw new Error(`groupWindow refused op ${op} on dtype ${dtype}`);
+    // The kernel's two row ranges over this morsel's rows, [0, mid) and [mid, e − s).
+    const n = e - s;
+    const mid = midRow(n);
+    i32[w + WI_CUR] = 0;
+    i32[w + WI_CUR + 1] = mid;
+    i32[w + WI_CUR + 2] = mid;
+    this.#winRoot = tasks.get(t, T_X0);
+    const kvalid = tasks.get(t, T_A1);
+    const vvalid = tasks.get(t, T_X2);
+    // s is a multiple of the morsel size, itself a multiple of 64: a whole bitmap word.
+    const r = foldWindow(
+      k, mem, this.#winAlloc, op, dtype,
+      tasks.get(t, T_A0) + s * 4, kvalid === 0 ? 0 : kvalid + s / 8,
+      tasks.get(t, T_A3) + s * tasks.get(t, T_P3), vvalid === 0 ? 0 : vvalid + s / 8,
+      n, tasks.get(t, T_X1), win, info + WI_CUR * 4, info + WI_SCRATCH * 4,
+    );
+    if (r === Fold.REFUSED) throw new Error(`groupWindow refused op ${op} on dtype ${dtype}`);
+    i32 = mem.i32; // (a move may have grown the memory)
+    i32[w + WI_TABLE] = win.acc;
+    i32[w + WI_BASE] = win.base;
+    i32[w + WI_WIDTH] = win.width;
+    if (r === Fold.TOO_WIDE) {
+      i32[w + WI_STATE] = WS_TOO_WIDE;
+      return;
+    }
+    const any = k.denseTable(TableOp.USED, op, dtype, win.acc, win.base, win.width + 1, info + WI_FIRST * 4, 0, 0);
+    i32 = mem.i32;
+    i32[w + WI_ANY] = any;
+    i32[w + WI_STATE] = WS_DONE;
   }
 
   #accMerge(t: number, s: number, e: number, _m: number): void {

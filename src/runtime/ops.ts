@@ -143,7 +143,33 @@ export enum Op {
    * runs in its own register set (set = worker index; the helping submitter uses set `workers`).
    */
   FUSED = 19,
+  /**
+   * One-pass dense group-by over int32 keys (kernels/dense-window.ts foldWindow): morsel m folds its
+   * rows into its own window table, which starts where the host put it (the window of a sample of
+   * the first rows) and, when a block's key leaves it, moves into a wider one that the worker
+   * allocates in the scope whose root is x0. Its WINDOW_INFO record (WINDOW_INFO_BYTES at
+   * a2 + m × WINDOW_INFO_BYTES) holds the table and what the host merges by. a0 = keys, a1 = key
+   * validity, a2 = info records, a3 = values; p0 = value dtype, p1 = AggOp, p2 = morsel rows,
+   * p3 = value bytes; x0 = scope root, x1 = widest window (limit), x2 = value validity.
+   */
+  GROUP_WINDOW = 20,
 }
+
+/**
+ * GROUP_WINDOW info record per morsel, i32 words. The host writes TABLE/BASE/WIDTH (the first
+ * window); the worker rewrites them when its table moves, and fills in the rest:
+ *
+ *   +0 TABLE  address of the window table      +12 CUR    denseAccumulate cursors (3 words)
+ *   +4 BASE   key of slot 0                     +24 STATE  WS_*
+ *   +8 WIDTH  key slots (null slot = WIDTH)     +28 FIRST, +32 LAST  first/last key slot with a row
+ *   +48 SCRATCH  16 bytes for foldWindow        +36 ANY    1 when some key slot has a row
+ *
+ * 64 bytes: one cache line per morsel, so two workers never write the same line.
+ */
+export const WINDOW_INFO_BYTES = 64;
+export const WI_TABLE = 0, WI_BASE = 1, WI_WIDTH = 2, WI_CUR = 3, WI_STATE = 6, WI_FIRST = 7, WI_LAST = 8, WI_ANY = 9, WI_SCRATCH = 12;
+/** GROUP_WINDOW STATE values: not run (or stopped by an abort), folded, keys span more than the limit. */
+export const WS_PENDING = 0, WS_DONE = 1, WS_TOO_WIDE = 2;
 
 /** SORT_BUILD digit counts per morsel: passes (3 or 6) × 2^11 u32. */
 export const sortHistBytes = (recBytes: number): number => (recBytes === 16 ? 6 : 3) * 2048 * 4;
@@ -160,7 +186,7 @@ export const AGG_DESC_BYTES = 32;
 export const isRangeOp = (op: Op): boolean => op >= Op.AGGREGATE && op !== Op.DIE_UNCLAIMED;
 
 /** Names for errors and stats, indexed by opcode. */
-export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort', 'argsort', 'argsort', 'argsort', 'fused'];
+export const OP_NAMES: readonly string[] = ['noop', 'trap', 'exit', 'aggregate', 'spin', 'keyRange', 'groupAccumulate', 'popcount', 'filter', 'dieUnclaimed', 'filter', 'filter', 'groupBy', 'groupBy', 'argsort', 'argsort', 'argsort', 'argsort', 'argsort', 'fused', 'groupBySum'];
 
 /**
  * Bytes of one AGGREGATE partial: value (8) · count (4) · pad. Packed four to a cache line: the

@@ -14,12 +14,19 @@
  *   filter(rt, col, sel)      a parallel filter: selected rows per morsel, then each morsel copies
  *                             its rows to its prefix-sum offset
  */
-import { AggOp } from '../../assembly/shared/codes.js';
+import { AggOp, TableOp } from '../../assembly/shared/codes.js';
 import { Column, DType, byteWidth, is64BitInt, isFloatDType, isNumericType, typeLabel } from '../column.js';
 import { InvalidOptionError, UnsupportedTypeError } from '../errors.js';
 import { assertInMemory } from '../kernels/check.js';
+import { WINDOW_SCRATCH_BYTES, sampleWindow } from '../kernels/dense-window.js';
+import { guard } from '../kernels/module.js';
+import { valuesView } from '../column-alloc.js';
 import type { SharedMemory } from '../memory/shared-memory.js';
-import { AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op } from './ops.js';
+import {
+  AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, WINDOW_INFO_BYTES, WI_ANY, WI_BASE, WI_FIRST, WI_LAST, WI_STATE, WI_TABLE, WI_WIDTH,
+  WS_DONE, WS_TOO_WIDE,
+} from './ops.js';
+import { groupBy } from './plan-groupby.js';
 import type { JobSpec, Runtime, RunOptions } from './runtime.js';
 
 export type Scalar = number | bigint | null;
@@ -351,21 +358,185 @@ export function groupAccJob(key: Column, value: Column, min: number, nslots: num
   };
 }
 
+/** The dense limit of `groupBySum`: the single-thread kernel's auto rule (≤ 65 536 values and ≤ 2 × rows). */
+const DENSE_AUTO = 65536;
+
 /**
- * `GROUP BY key, SUM(value)` on the workers: a parallel key-range pass, then a parallel dense
- * accumulation with per-morsel tables. int32 keys over a domain of at most 65 536 values (the dense
- * path); anything else is a typed error (use `kernels.groupBy` on one thread).
+ * `GROUP BY key, SUM(value)` on the workers, int32 keys, in one pass over the rows (README
+ * "groupBySum"): every morsel folds its rows into its own dense window table (Op.GROUP_WINDOW;
+ * kernels/dense-window.ts) — no key-range pass first — and the tables are merged here by absolute
+ * key, in morsel order (so the float rounding does not depend on the schedule). Keys whose valid
+ * values span more than min(65 536, 2 × rows) — the single-thread kernel's dense rule — take the
+ * GROUP_HASH plan instead (plan-groupby.ts), with the groups then sorted by key. Groups come in
+ * ascending key order, the null key last.
  */
 export async function groupBySum(rt: Runtime, key: Column, value: Column, opts: RunOptions = {}): Promise<GroupSums> {
-  if (key.type.dtype !== DType.I32 || key.type.name !== 'int32') {
-    throw new UnsupportedTypeError('groupBySum', [typeLabel(key.type), typeLabel(value.type)], 'parallel group-by takes int32 keys');
+  const name = 'groupBySum';
+  const types = () => [typeLabel(key.type), typeLabel(value.type)];
+  if (key.type.dtype !== DType.I32 || key.type.name !== 'int32') throw new UnsupportedTypeError(name, types(), 'parallel group-by takes int32 keys');
+  if (!isNumericType(value.type)) throw new UnsupportedTypeError(name, types());
+  if (key.length !== value.length) throw new InvalidOptionError('value', value.length, `a column of ${key.length} rows like the key`);
+  if (key.ctx.mem.memory !== rt.ctx.mem.memory || value.ctx.mem.memory !== rt.ctx.mem.memory) {
+    throw new UnsupportedTypeError(name, types(), 'the columns belong to another engine');
   }
-  const range = await rt.run(keyRangeJob(key), opts);
-  const span = range === null ? 0 : Number(range.max - range.min) + 1;
-  if (span + 1 > GROUP_MAX_SLOTS) {
-    throw new UnsupportedTypeError('groupBySum', [typeLabel(key.type)], `key domain of ${span} values is over the dense limit ${GROUP_MAX_SLOTS - 1}`);
+  assertInMemory(name, key);
+  assertInMemory(name, value);
+  const { ctx } = key;
+  const k = ctx.kernel;
+  const n = key.length;
+  const dtype = value.type.dtype;
+  const limit = Math.min(DENSE_AUTO, 2 * n);
+  const tableBytes = (width: number): number => {
+    const b = k.denseTable(TableOp.BYTES, AggOp.SUM, dtype, 0, 0, width + 1, 0, 0, 0);
+    if (b < 0) throw new UnsupportedTypeError(name, types());
+    return b;
+  };
+  // Partials live here until merged; the workers allocate their moved tables in it.
+  const tmp = ctx.scope();
+  try {
+    const scratch = tmp.alloc(WINDOW_SCRATCH_BYTES);
+    const first = guard(name, () => sampleWindow(k, ctx.mem, key.values, key.validity, n, limit, scratch));
+    // The first rows alone already span too much: the hash plan, having folded nothing.
+    if (first === null) return await hashSums(rt, key, value, opts);
+    const mr = Math.max(rt.morselRows, 2 ** Math.ceil(Math.log2(Math.max(1, n / 64))));
+    const morsels = Math.ceil(n / mr);
+    // Every morsel starts in a table of its own at the sampled window, a cache line apart.
+    const stride = Math.ceil(tableBytes(first.width) / 64) * 64;
+    const info = tmp.calloc(Math.max(1, morsels) * WINDOW_INFO_BYTES);
+    const tables = tmp.alloc(Math.max(1, morsels) * stride);
+    const i32 = ctx.mem.i32;
+    for (let m = 0; m < morsels; m++) {
+      const w = (info + m * WINDOW_INFO_BYTES) >>> 2;
+      i32[w + WI_TABLE] = tables + m * stride;
+      i32[w + WI_BASE] = first.base;
+      i32[w + WI_WIDTH] = first.width;
+    }
+    if (n > 0) {
+      await rt.run<void, void>({
+        name,
+        plan(p) {
+          p.task(Op.GROUP_WINDOW, {
+            start: 0, end: n, a0: key.values, a1: key.validity, a2: info, a3: value.values,
+            p0: dtype, p1: AggOp.SUM, p2: mr, p3: byteWidth(dtype), x0: tmp.root, x1: limit, x2: value.validity,
+          });
+        },
+        finish() {},
+      }, opts);
+    }
+    const merged = mergeWindows(ctx.mem.i32, ctx.mem.buffer, info, morsels, dtype, limit);
+    return merged ?? (await hashSums(rt, key, value, opts));
+  } finally {
+    tmp.close();
   }
-  return rt.run(groupAccJob(key, value, range === null ? 0 : Number(range.min), span + 1), opts);
+}
+
+/**
+ * Folds the morsels' window tables into per-key sums, morsel by morsel in morsel order (a key's
+ * float sum: its morsel sums added in row order, whatever ran where). Null when a morsel's keys, or
+ * all of them together, span more than `limit` (the caller takes the hash plan). Float SUM tables
+ * are compact (accumulate.ts `compact`: the f64 sum alone, −0.0 = no valid value, then a byte per
+ * slot set by rows with a null value); integer sums are 16-byte records (+0 sum, +8 rows, +12 valid).
+ */
+function mergeWindows(i32: Int32Array, buffer: ArrayBufferLike, info: number, morsels: number, dtype: DType, limit: number): GroupSums | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let m = 0; m < morsels; m++) {
+    const w = (info + m * WINDOW_INFO_BYTES) >>> 2;
+    const state = i32[w + WI_STATE];
+    if (state === WS_TOO_WIDE) return null;
+    // The job resolved, so every morsel ran (an abort or a trap rejected it before we got here).
+    if (state !== WS_DONE) throw new Error(`groupBySum: morsel ${m} did not run`);
+    if (i32[w + WI_ANY] === 0) continue;
+    lo = Math.min(lo, i32[w + WI_BASE] + i32[w + WI_FIRST]);
+    hi = Math.max(hi, i32[w + WI_BASE] + i32[w + WI_LAST]);
+  }
+  const span = hi < lo ? 0 : hi - lo + 1;
+  if (span > limit) return null;
+  // Slots 0 .. span − 1: the keys lo .. hi; slot span: the null key.
+  const nslots = span + 1;
+  const float = isFloatDType(dtype);
+  const signed = SIGNED_INTS.has(dtype);
+  const seen = new Uint8Array(nslots);
+  const valid = new Uint8Array(nslots);
+  const fsum = new Float64Array(float ? nslots : 0);
+  // Integer sums as two float64 halves (lo: unsigned 32 bits, hi: signed 32 bits): exact for fewer
+  // than 2^21 morsels, and far cheaper than a BigInt add per record.
+  const slo = new Float64Array(float ? 0 : nslots);
+  const shi = new Float64Array(float ? 0 : nslots);
+  const f64 = new Float64Array(buffer);
+  const u8 = new Uint8Array(buffer);
+  for (let m = 0; m < morsels; m++) {
+    const w = (info + m * WINDOW_INFO_BYTES) >>> 2;
+    const acc = i32[w + WI_TABLE];
+    const base = i32[w + WI_BASE];
+    const width = i32[w + WI_WIDTH];
+    const any = i32[w + WI_ANY] !== 0;
+    // Its key slots that may have rows, then its null slot (index width).
+    const from = any ? i32[w + WI_FIRST] : width;
+    const to = any ? i32[w + WI_LAST] : width - 1;
+    const fold = (s: number, slot: number): void => {
+      if (float) {
+        const x = f64[(acc >>> 3) + s];
+        const flags = u8[acc + (width + 1) * 8 + s];
+        if (Object.is(x, -0)) {
+          if (flags !== 0) seen[slot] = 1; // rows, but every value null
+          return;
+        }
+        seen[slot] = 1;
+        valid[slot] = 1;
+        fsum[slot] += x;
+        return;
+      }
+      const r = (acc >>> 2) + s * 4;
+      if (i32[r + 2] === 0) return; // no row of this morsel has this key
+      seen[slot] = 1;
+      if (i32[r + 3] === 0) return; // rows, but every value null
+      valid[slot] = 1;
+      slo[slot] += i32[r] >>> 0;
+      shi[slot] += i32[r + 1];
+    };
+    for (let s = from; s <= to; s++) fold(s, base + s - lo);
+    fold(width, span);
+  }
+  let groups = 0;
+  for (let slot = 0; slot < nslots; slot++) groups += seen[slot];
+  const keys = new Int32Array(groups);
+  const sums: Array<number | bigint | null> = new Array(groups);
+  let g = 0;
+  for (let slot = 0; slot < nslots; slot++) {
+    if (!seen[slot]) continue;
+    keys[g] = slot === span ? 0 : lo + slot;
+    if (!valid[slot]) sums[g] = null;
+    else if (float) sums[g] = fsum[slot];
+    else {
+      const bits = (BigInt(shi[slot]) << 32n) + BigInt(slo[slot]);
+      sums[g] = signed ? BigInt.asIntN(64, bits) : BigInt.asUintN(64, bits);
+    }
+    g++;
+  }
+  return { groups, keys, nullKeyGroup: seen[span] === 1, sums };
+}
+
+/** The hash plan (GROUP_HASH, plan-groupby.ts) for keys too wide for the dense one, as GroupSums in key order. */
+async function hashSums(rt: Runtime, key: Column, value: Column, opts: RunOptions): Promise<GroupSums> {
+  const tmp = key.ctx.scope();
+  try {
+    const r = await groupBy(rt, [key], [{ op: 'sum', col: value }], { ...opts, path: 'hash', scope: tmp });
+    const kc = r.keys[0];
+    const sc = r.results[0];
+    const kv = new Int32Array(key.ctx.mem.buffer, kc.values, r.groups);
+    const sv = valuesView(sc) as ArrayLike<number | bigint>;
+    const bit = (c: Column, i: number) => c.validity === 0 || ((key.ctx.mem.u8[c.validity + (i >>> 3)] >>> (i & 7)) & 1) === 1;
+    const order = Array.from({ length: r.groups }, (_, g) => g);
+    // Ascending key, the null key last (the dense path's order).
+    const nullKey = (g: number) => !bit(kc, g);
+    order.sort((a, b) => (nullKey(a) ? 1 : 0) - (nullKey(b) ? 1 : 0) || kv[a] - kv[b]);
+    const keys = Int32Array.from(order, (g) => (nullKey(g) ? 0 : kv[g]));
+    const sums = order.map((g) => (bit(sc, g) ? sv[g] : null));
+    return { groups: r.groups, keys, nullKeyGroup: r.groups > 0 && nullKey(order[r.groups - 1]), sums };
+  } finally {
+    tmp.close();
+  }
 }
 
 // ---- filter, group-by, sort: their own files ---------------------------------------------------
