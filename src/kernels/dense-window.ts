@@ -73,13 +73,15 @@ function keyRangeOf(k: KernelExports, mem: SharedMemory, keys: number, kvalid: n
 }
 
 /**
- * A first window for int32 keys from the valid keys of rows [0, min(n, WINDOW_LOOKAHEAD)), or
- * undefined when none is valid or they already span more than `limit`. The parallel group-by
- * starts every morsel's table there, so that keys spread like the first rows' need no move.
+ * A first window for int32 keys from the valid keys of rows [0, min(n, WINDOW_LOOKAHEAD)): the
+ * empty window (width 0) when none is valid, null when they already span more than `limit`. The
+ * parallel group-by starts every morsel's table there, so that keys spread like the first rows'
+ * need no move.
  */
-export function sampleWindow(k: KernelExports, mem: SharedMemory, keys: number, kvalid: number, n: number, limit: number, scratch: number): { base: number; width: number } | undefined {
+export function sampleWindow(k: KernelExports, mem: SharedMemory, keys: number, kvalid: number, n: number, limit: number, scratch: number): { base: number; width: number } | null {
   const [lo, hi] = keyRangeOf(k, mem, keys, kvalid, 0, Math.min(n, WINDOW_LOOKAHEAD), scratch);
-  if (hi < lo || hi - lo + 1 > limit) return undefined;
+  if (hi < lo) return { base: 0, width: 0 };
+  if (hi - lo + 1 > limit) return null;
   return widenWindow(lo, hi, 0, limit);
 }
 

@@ -16,7 +16,7 @@ import { FusedVM } from './fused-vm.js';
 import { Status } from './jobs.js';
 import {
   AGG_DESC_BYTES, AGG_PARTIAL_BYTES, KEY_RANGE_PARTIAL_BYTES, Op, OP_NAMES, WINDOW_INFO_BYTES, WI_ANY, WI_BASE, WI_CUR, WI_FIRST,
-  WI_SCRATCH, WI_STATE, WI_TABLE, WI_WIDTH, WS_DONE, WS_TOO_WIDE, groupInfoWords, sortHistBytes,
+  WI_RECORDS, WI_SCRATCH, WI_STATE, WI_TABLE, WI_WIDTH, WS_DONE, WS_TOO_WIDE, groupInfoWords, sortHistBytes,
 } from './ops.js';
 import { S_CURRENT, S_TASKS, type Region } from './region.js';
 import { T_A0, T_A1, T_A2, T_A3, T_END, T_JOB, T_OP, T_P0, T_P1, T_P2, T_P3, T_START, T_X0, T_X1, T_X2, T_X3 } from './tasks.js';
@@ -364,8 +364,17 @@ export class Executor {
       return;
     }
     const any = k.denseTable(TableOp.USED, op, dtype, win.acc, win.base, win.width + 1, info + WI_FIRST * 4, 0, 0);
+    // The host merges 16-byte records in wasm (accMerge); a compact table (float SUM) is expanded
+    // here, on the worker, in parallel — merging compact tables in JS on the submitting thread
+    // took ~0.25 ms of a ~5 ms job at 10 M rows.
+    let records = win.acc;
+    if (k.denseTable(TableOp.BYTES, op, dtype, 0, 0, win.width + 1, 0, 0, 0) !== (win.width + 1) * 16) {
+      records = this.#winAlloc((win.width + 1) * 16);
+      k.denseTable(TableOp.EXPAND, op, dtype, win.acc, win.base, win.width + 1, records, 0, 0);
+    }
     i32 = mem.i32;
     i32[w + WI_ANY] = any;
+    i32[w + WI_RECORDS] = records;
     i32[w + WI_STATE] = WS_DONE;
   }
 

@@ -162,12 +162,14 @@ export enum Op {
  *   +0 TABLE  address of the window table      +12 CUR    denseAccumulate cursors (3 words)
  *   +4 BASE   key of slot 0                     +24 STATE  WS_*
  *   +8 WIDTH  key slots (null slot = WIDTH)     +28 FIRST, +32 LAST  first/last key slot with a row
- *   +48 SCRATCH  16 bytes for foldWindow        +36 ANY    1 when some key slot has a row
+ *   +40 RECORDS  the table as 16-byte records   +36 ANY    1 when some key slot has a row
+ *                (denseTable EXPAND; = TABLE when it has them already)
+ *   +48 SCRATCH  16 bytes for foldWindow
  *
  * 64 bytes: one cache line per morsel, so two workers never write the same line.
  */
 export const WINDOW_INFO_BYTES = 64;
-export const WI_TABLE = 0, WI_BASE = 1, WI_WIDTH = 2, WI_CUR = 3, WI_STATE = 6, WI_FIRST = 7, WI_LAST = 8, WI_ANY = 9, WI_SCRATCH = 12;
+export const WI_TABLE = 0, WI_BASE = 1, WI_WIDTH = 2, WI_CUR = 3, WI_STATE = 6, WI_FIRST = 7, WI_LAST = 8, WI_ANY = 9, WI_RECORDS = 10, WI_SCRATCH = 12;
 /** GROUP_WINDOW STATE values: not run (or stopped by an abort), folded, keys span more than the limit. */
 export const WS_PENDING = 0, WS_DONE = 1, WS_TOO_WIDE = 2;
 
