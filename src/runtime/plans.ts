@@ -9,8 +9,9 @@
  *   exitJob()                 one task that ends its worker thread (dead-worker tests)
  *   spinJob(rows, us)         a range job that busy-waits per morsel and counts each morsel run
  *   keyRangeJob(key)          min / max of an integer key column, morsel-parallel
- *   groupAccJob(…)            dense group-by aggregate, one accumulator table per morsel, merged here
- *   groupBySum(rt, key, val)  the two jobs above in sequence: a parallel `GROUP BY key, SUM(val)`
+ *   groupAccJob(…)            dense group-by aggregate over a known key range, one table per morsel
+ *   groupBySum(rt, key, val)  a parallel `GROUP BY key, SUM(val)` in one pass (GROUP_WINDOW: each
+ *                             morsel folds into its own moving key window), merged here by key
  *   filter(rt, col, sel)      a parallel filter: selected rows per morsel, then each morsel copies
  *                             its rows to its prefix-sum offset
  */
