@@ -19,7 +19,7 @@
  *                         modules first, which is not what a user's start-up costs.
  *
  * Writes bench/results/runtime.json (+ .svg). Env: BENCH_N (rows, default 10 000 000),
- * BENCH_SAMPLES (timed runs per data case, default 25), BENCH_WORKERS (default: available cores),
+ * BENCH_SAMPLES (timed runs per data case, default 60), BENCH_WORKERS (default: available cores),
  * BENCH_CASES (comma list of startup, tiny, sum, groupby, filter, argsort; default all — a partial
  * run prints its rows but does not overwrite runtime.json).
  */
@@ -37,7 +37,7 @@ import { groupBySum as groupBySumKernel } from '../src/kernels/groupby.js';
 import { writeResults, type Row } from './lib/harness.js';
 
 const N = Number(process.env.BENCH_N ?? 10_000_000);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 25);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
 const W = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 const tag = N === 10_000_000 ? '10M' : `${N}`;
 const CASES = process.env.BENCH_CASES?.split(',').map((c) => c.trim()) ?? null;
@@ -73,17 +73,24 @@ function row(c: string, impl: string, ms: number[], extra: Record<string, number
 
 // ---- tiny tasks ---------------------------------------------------------------------------------
 
-/** Throughput with `inFlight` calls outstanding, and round-trip latency one call at a time. */
+/**
+ * Throughput with `inFlight` calls outstanding, and round-trip latency one call at a time.
+ * Throughput is the steady state: 50 untimed rounds first (TINY_WARM), then the median of 100 timed
+ * rounds (TINY_ROUNDS), the same for every impl. With 3 warm-up rounds V8 had not yet optimised
+ * the submit path and the median mixed warm-up with steady state (~0.8 M vs 1.5–2 M ops/s for ours;
+ * piscina's rate is the same either way, ~45 K).
+ */
 async function tiny(impl: string, call: () => Promise<unknown>): Promise<void> {
   const inFlight = 1000;
-  const rounds = 20;
+  const rounds = Number(process.env.TINY_ROUNDS ?? 100);
+  const warm = Number(process.env.TINY_WARM ?? 50);
   const opsPerS: number[] = [];
-  for (let r = 0; r < rounds + 3; r++) {
+  for (let r = 0; r < rounds + warm; r++) {
     const t = performance.now();
     const ps: Array<Promise<unknown>> = new Array(inFlight);
     for (let i = 0; i < inFlight; i++) ps[i] = call();
     await Promise.all(ps);
-    if (r >= 3) opsPerS.push(inFlight / ((performance.now() - t) / 1000));
+    if (r >= warm) opsPerS.push(inFlight / ((performance.now() - t) / 1000));
   }
   const lat: number[] = [];
   for (let i = 0; i < 20_000; i++) {
