@@ -46,6 +46,21 @@
   return v & mask;
 }
 
+/**
+ * Stores bitmap word b of an n-bit output: the whole 8 bytes, or (whole = false: the last, partial
+ * word) only its ceil((n & 63) / 8) meaningful bytes — the output holds just ceil(n/8) bytes.
+ */
+// @ts-ignore: decorator
+@inline export function putWord(out: usize, b: i32, w: u64, whole: bool, n: i32): void {
+  const dst = out + (<usize>b << 3);
+  if (whole) {
+    store<u64>(dst, w);
+    return;
+  }
+  const bytes = ((n & 63) + 7) >>> 3;
+  for (let k = 0; k < bytes; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
+}
+
 /** Smallest / largest representable T: the identity of MIN (max = false) / MAX (max = true). */
 // @ts-ignore: decorator
 @inline export function extreme<T>(max: bool): T {

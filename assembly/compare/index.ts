@@ -18,7 +18,7 @@
 // upper bound at +8, both in the column's physical type (the host converts and narrows them).
 
 import { BoolOp, CmpOp, DType } from '../shared/codes';
-import { lanes, at, word, tailWord } from '../util';
+import { lanes, at, word, tailWord, putWord } from '../util';
 
 /**
  * Wasm SIMD has no unsigned i64x2 compares. Flipping the sign bit maps unsigned order onto signed
@@ -315,12 +315,7 @@ export function countCompare(op: i32, dtype: i32, a: usize, va: usize, n: i32, s
       }
       if (cmpStr(op, ba + <usize>sa, la, pb, lb, hi, hiLen)) w |= <u64>1 << <u64>j;
     }
-    if (whole) {
-      store<u64>(out + (<usize>b << 3), w);
-    } else {
-      const dst = out + (<usize>b << 3);
-      for (let k = 0; k < ((n & 63) + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
-    }
+    putWord(out, b, w, whole, n);
     count += <i32>popcnt(w);
   }
   return count;
@@ -390,12 +385,7 @@ export function compareUtf8Columns(op: i32, oa: usize, ba: usize, va: usize, ob:
       const c = <usize>load<T>(at<T>(codes, (b << 6) + j));
       w |= <u64>((load<u8>(bits + (c >>> 3)) >>> <u8>(c & 7)) & 1) << <u64>j;
     }
-    if (whole) {
-      store<u64>(out + (<usize>b << 3), w);
-    } else {
-      const dst = out + (<usize>b << 3);
-      for (let k = 0; k < ((n & 63) + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
-    }
+    putWord(out, b, w, whole, n);
     count += <i32>popcnt(w);
   }
   return count;
