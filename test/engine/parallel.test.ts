@@ -88,6 +88,19 @@ function batch(r: () => number, n: number, words: string[]): RecordBatch {
   return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children: cols.map((c) => c.d) }));
 }
 
+type Runs = Array<[string, (e: Engine, d: ReturnType<Engine['fromArrow']>) => Query]>;
+
+/** Each query on the serial engine (d0) and on the workers (d2): exactly the same result, and tasks ran on the workers. */
+async function sameOnBoth(queries: Runs, d0: ReturnType<Engine['fromArrow']>, d2: ReturnType<Engine['fromArrow']>, where: string): Promise<void> {
+  for (const [label, q] of queries) {
+    const before = tasksRun();
+    assert.is(await exact(q(par, d2), par), await exact(q(serial, d0), serial), `${where} ${label}`);
+    assert.ok(tasksRun() > before, `${where} ${label}: no task ran on the workers`);
+  }
+  d0.release();
+  d2.release();
+}
+
 test('seeded random data with nulls, several batches, tiny morsels, every batch on the workers: identical results', async () => {
   const savedMorsel = execOptions.morselRows;
   const savedMin = fusedOptions.parallelMinRows;
@@ -103,7 +116,7 @@ test('seeded random data with nulls, several batches, tiny morsels, every batch 
       const table = new Table([batch(r, 5000, ['A', 'N', 'R']), batch(r, 129, ['R', 'A']), batch(r, 3333, ['N', 'O', 'A', 'R', 'F'])]);
       const d0 = serial.fromArrow(table);
       const d2 = par.fromArrow(table);
-      const queries: Array<[string, (e: Engine, d: typeof d0) => Query]> = [
+      const queries: Runs = [
         ['scalar', (e, d) => e.query(d).agg(aggs)],
         ['filtered scalar', (e, d) => e.query(d).filter(col('y').lt(50).and(col('k').ne(0))).agg(aggs)],
         ['derived', (e, d) => e.query(d).derive({ z: col('x').mul(lit(1).sub(col('y'))) }).filter(col('z').gt(0).or(col('i').isNull())).agg({ s: sum('z'), m: mean('z'), n: count() })],
@@ -115,13 +128,7 @@ test('seeded random data with nulls, several batches, tiny morsels, every batch 
         fusedOptions.partialsMaxBytes = 3 * 4096;
         return e.query(d).filter(col('x').ge(0)).groupBy('flag', 'k').agg(aggs).sort('flag', 'k');
       }]);
-      for (const [label, q] of queries) {
-        const before = tasksRun();
-        assert.is(await exact(q(par, d2), par), await exact(q(serial, d0), serial), `seed ${seed} ${label}`);
-        assert.ok(tasksRun() > before, `seed ${seed} ${label}: no task ran on the workers`);
-      }
-      d0.release();
-      d2.release();
+      await sameOnBoth(queries, d0, d2, `seed ${seed}`);
     }
   } finally {
     execOptions.morselRows = savedMorsel;
@@ -139,20 +146,14 @@ test('materialized filter and sort on the workers (threshold lowered): the same 
       const table = new Table([batch(r, 7000, ['A', 'N', 'R']), batch(r, 1500, ['R', 'A'])]);
       const d0 = serial.fromArrow(table);
       const d2 = par.fromArrow(table);
-      const queries: Array<[string, (e: Engine, d: typeof d0) => Query]> = [
+      const queries: Runs = [
         ['filter', (e, d) => e.query(d).filter(col('y').lt(50).and(col('k').ne(0)))],
         ['filter derived', (e, d) => e.query(d).derive({ z: col('x').mul(col('y')) }).filter(col('z').gt(0).or(col('flag').isNull())).select('z', 'flag', 'j')],
         ['sort float desc nulls first', (e, d) => e.query(d).sort({ column: 'x', descending: true, nullsFirst: true })],
         ['sort int (ties: stable)', (e, d) => e.query(d).filter(col('x').gt(0)).sort('k')],
         ['sort int64 after filter', (e, d) => e.query(d).filter(col('i').lt(0)).sort('-j').limit(500, 10)],
       ];
-      for (const [label, q] of queries) {
-        const before = tasksRun();
-        assert.is(await exact(q(par, d2), par), await exact(q(serial, d0), serial), `seed ${seed} ${label}`);
-        assert.ok(tasksRun() > before, `seed ${seed} ${label}: no task ran on the workers`);
-      }
-      d0.release();
-      d2.release();
+      await sameOnBoth(queries, d0, d2, `seed ${seed}`);
     }
   } finally {
     parallelOptions.minRows = saved;
