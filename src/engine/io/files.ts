@@ -139,15 +139,13 @@ async function* parquetBatches(
   const pq = await ParquetSource.open(src);
   try {
     let g = 0;
-    for await (const ipc of pq.ipcGroups(signal)) {
-      // The IPC bytes land in the batch's scope first: apache-arrow's views then point into the
-      // engine's memory, and the importer borrows every buffer that is 64-byte aligned instead of
-      // copying it (arrow-rs pads IPC buffers to 64). The rest is copied; the bytes die with the scope.
-      const scope = scopeFor();
-      const at = scope.alloc(ipc.byteLength);
-      ctx.mem.u8.set(ipc, at);
-      const rbs = pq.decode(new Uint8Array(ctx.mem.buffer, at, ipc.byteLength), g);
-      if (rbs.length > 0) yield checked(label, importTable(ctx, scope, new Table(rbs)), schema, g);
+    let scope: ArenaScope | undefined;
+    // Each row group lands in the batch's scope (the decoder copies it there): apache-arrow's views
+    // point into the engine's memory at 64-aligned buffers, and the importer borrows them instead of
+    // copying. The bytes die with the scope.
+    const place = (bytes: number) => (scope = scopeFor()).alloc(bytes);
+    for await (const rbs of pq.landed(ctx.memory, place, signal)) {
+      if (rbs.length > 0) yield checked(label, importTable(ctx, scope!, new Table(rbs)), schema, g);
       g++;
     }
   } finally {

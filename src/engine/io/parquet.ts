@@ -20,8 +20,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RpcWorker } from './rpc-worker.js';
 import {
-  Data, DataType, Field, Float64, RecordBatch, Schema as ArrowSchema, Struct, makeData, tableFromIPC, tableToIPC,
-  type Decimal, type Table,
+  Binary, Bool, DataType, DateDay, DateMillisecond, Decimal, Field, Float16, Float32, Float64, Int16, Int32, Int64, Int8,
+  RecordBatch, Schema as ArrowSchema, Struct, Time, TimeUnit, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8, makeData,
+  tableFromIPC, tableToIPC, type Data, type Table,
 } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
 import { AetherError, InvalidOptionError } from '../../errors.js';
@@ -54,15 +55,81 @@ const nameOf = (input: ParquetInput): string => (typeof input === 'string' ? inp
 //
 // Protocol (one request in, one reply out, matched by id):
 //   { op: 'open', id, file, path | bytes }  → { id, ok, rowGroups, rows, schema: IPC bytes }
-//   { op: 'read', id, file, group }         → { id, ok, ipc: IPC stream bytes (transferred) }
-//   { op: 'close', id, file }               → { id, ok }
+//   { op: 'read', id, file, group, ffi }    → { id, ok, ipc: IPC stream bytes (transferred) }
+//                                              or, with ffi, when every column is plain (below):
+//                                              { id, ok, plan: { rows, total, cols } } and the decoded
+//                                              group stays held in the worker until
+//   { op: 'copy', id, file, mem, at }       → { id, ok }: the held group's buffers copied straight
+//                                              out of parquet-wasm's memory into `mem` (the engine's
+//                                              shared Memory) at `at` + each buffer's 64-aligned
+//                                              offset in the plan, then freed
+//   { op: 'close', id, file }               → { id, ok } (frees a held group too)
 //   any failure                             → { id, ok: false, error }
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { openAsBlob } = require('node:fs');
 const files = new Map();
+const held = new Map(); // file → { ffi, copies } of a planned group waiting for its 'copy'
 const ready = import(workerData.pw);
+// Arrow C data interface (wasm32: pointers are 4 bytes, int64 fields 8-aligned):
+//   ArrowSchema { format@0, name@4, metadata@8, flags@16, n_children@24, children@32, dictionary@36, ... }
+//   ArrowArray  { length@0, null_count@8, offset@16, n_buffers@24, n_children@32, buffers@40, children@44, dictionary@48, ... }
+const WIDTH = { c: 1, C: 1, s: 2, S: 2, i: 4, I: 4, l: 8, L: 8, e: 2, f: 4, g: 8, tdD: 4, tdm: 8, tts: 4, ttm: 4, ttu: 8, ttn: 8 };
+function widthOf(fmt) {
+  if (fmt in WIDTH) return WIDTH[fmt];
+  if (/^ts[smun]:/.test(fmt)) return 8; // timestamps (int64)
+  if (fmt.startsWith('d:') && fmt.split(',').length === 2) return 16; // decimal128 (no bit width = 128)
+  return 0;
+}
+// A decoded row group as a copy list: each buffer at a 64-aligned offset of one block (the engine's
+// importer then borrows every buffer in place). null when a column is not plain — dictionary,
+// nested, view or large types, a sliced array — and the caller falls back to IPC for the group.
+function plan(pw, ffi) {
+  if (ffi.numArrays() !== 1) return null;
+  const buf = pw.wasmMemory().buffer;
+  const dv = new DataView(buf), u8 = new Uint8Array(buf);
+  const i64 = (p) => Number(dv.getBigInt64(p, true)), u32 = (p) => dv.getUint32(p, true);
+  const s = ffi.schemaAddr(), a = ffi.arrayAddr(0);
+  const n = i64(s + 24);
+  if (i64(a + 32) !== n || i64(a + 16) !== 0) return null;
+  const rows = i64(a);
+  const cols = [], copies = [];
+  let total = 0;
+  const place = (ptr, len) => {
+    const off = total;
+    total += Math.max(64, (len + 63) & ~63);
+    if (len > 0) copies.push(ptr, len, off);
+    return off;
+  };
+  for (let i = 0; i < n; i++) {
+    const cs = u32(u32(s + 32) + 4 * i), ca = u32(u32(a + 44) + 4 * i);
+    let end = u32(cs);
+    while (u8[end] !== 0) end++;
+    const fmt = String.fromCharCode(...u8.subarray(u32(cs), end));
+    if (u32(cs + 36) !== 0 || u32(ca + 48) !== 0 || i64(ca + 32) !== 0) return null;
+    const len = i64(ca), nulls = i64(ca + 8), nb = i64(ca + 24), bufs = u32(ca + 40);
+    if (i64(ca + 16) !== 0 || len !== rows) return null;
+    const b = (k) => u32(bufs + 4 * k);
+    const validity = nulls !== 0 && b(0) !== 0 ? place(b(0), (len + 7) >> 3) : -1;
+    let offsets = -1, bytes;
+    if (fmt === 'u' || fmt === 'z') {
+      if (nb !== 3 || dv.getInt32(b(1), true) !== 0) return null;
+      bytes = dv.getInt32(b(1) + 4 * len, true);
+      offsets = place(b(1), 4 * (len + 1));
+    } else if (fmt === 'b') {
+      if (nb !== 2) return null;
+      bytes = (len + 7) >> 3;
+    } else {
+      const w = widthOf(fmt);
+      if (w === 0 || nb !== 2) return null;
+      bytes = w * len;
+    }
+    const data = place(b(nb - 1), bytes);
+    cols.push({ fmt, nulls, validity, offsets, data, bytes });
+  }
+  return { plan: { rows, total, cols }, copies };
+}
 parentPort.on('message', async (m) => {
   try {
     const pw = await ready;
@@ -78,11 +145,44 @@ parentPort.on('message', async (m) => {
       parentPort.postMessage(reply);
     } else if (m.op === 'read') {
       const t = await files.get(m.file).read({ rowGroups: [m.group], batchSize: 1 << 30 });
+      if (m.ffi) {
+        // toFFI exports arrow-rs' own buffers (reference counted, no copy): they stay alive until
+        // ffi.free(), after the Table itself is freed.
+        const ffi = t.toFFI();
+        let p = null;
+        try {
+          p = plan(pw, ffi);
+        } finally {
+          if (!p) ffi.free();
+        }
+        if (p) {
+          t.free();
+          held.get(m.file)?.ffi.free();
+          held.set(m.file, { ffi, copies: p.copies });
+          parentPort.postMessage({ id: m.id, ok: true, plan: p.plan });
+          return;
+        }
+        // Not plain (dictionary / view / nested columns): this group goes as IPC.
+      }
       const ipc = t.intoIPCStream();
       parentPort.postMessage({ id: m.id, ok: true, ipc }, [ipc.buffer]);
+    } else if (m.op === 'copy') {
+      const h = held.get(m.file);
+      held.delete(m.file);
+      if (!h) throw new Error('no decoded row group to copy');
+      try {
+        const src = new Uint8Array(pw.wasmMemory().buffer), dst = new Uint8Array(m.mem.buffer);
+        const c = h.copies;
+        for (let k = 0; k < c.length; k += 3) dst.set(src.subarray(c[k], c[k] + c[k + 1]), m.at + c[k + 2]);
+      } finally {
+        h.ffi.free();
+      }
+      parentPort.postMessage({ id: m.id, ok: true });
     } else if (m.op === 'close') {
       const f = files.get(m.file);
       files.delete(m.file);
+      held.get(m.file)?.ffi.free();
+      held.delete(m.file);
       if (f) f.free();
       parentPort.postMessage({ id: m.id, ok: true });
     }
@@ -92,7 +192,10 @@ parentPort.on('message', async (m) => {
 });
 `;
 
-interface Reply { id: number; ok: boolean; error?: string; rowGroups?: number; rows?: number; schema?: Uint8Array; ipc?: Uint8Array }
+/** Where each buffer of a column lands, as byte offsets into the group's block (-1: none). */
+interface ColumnPlan { fmt: string; nulls: number; validity: number; offsets: number; data: number; bytes: number }
+interface GroupPlan { rows: number; total: number; cols: ColumnPlan[] }
+interface Reply { id: number; ok: boolean; error?: string; rowGroups?: number; rows?: number; schema?: Uint8Array; ipc?: Uint8Array; plan?: GroupPlan }
 
 /** A decoder died mid-request (a wasm trap in parquet-wasm): the request's input is corrupt. */
 class DecoderCrash extends Error {}
@@ -187,16 +290,11 @@ export class ParquetSource {
 
   /** The file's schema as Arrow (decimals shown as the float64 they import as). */
   schema(): ArrowSchema {
-    let arrow: ArrowSchema;
-    try {
-      arrow = tableFromIPC(this.#schemaIpc).schema;
-    } catch (e) {
-      wrap(this.name, e, 'unreadable Parquet schema');
-    }
+    const arrow = this.#arrowSchema();
     return new ArrowSchema(arrow.fields.map((f) => (DataType.isDecimal(f.type) ? new Field(f.name, new Float64(), f.nullable) : f)), arrow.metadata);
   }
 
-  async #read(g: number): Promise<Uint8Array> {
+  async #read(g: number, ffi = false): Promise<{ r: Reply; w: DecoderWorker; file: number }> {
     const w = decoder(g);
     let file = this.#opened.get(w);
     if (file === undefined) {
@@ -204,7 +302,84 @@ export class ParquetSource {
       this.#opened.set(w, file);
       await ParquetSource.#call(this.name, w, { op: 'open', file, ...this.#input }, 'not a readable Parquet file', g);
     }
-    return (await ParquetSource.#call(this.name, w, { op: 'read', file, group: g }, 'corrupt row group', g)).ipc!;
+    return { r: await ParquetSource.#call(this.name, w, { op: 'read', file, group: g, ffi }, 'corrupt row group', g), w, file };
+  }
+
+  /**
+   * Row groups landed in `memory` (a shared WebAssembly.Memory), in order, each as the record
+   * batches viewing it there. `place(bytes)` is called once per group and returns a 64-aligned
+   * address of `bytes` in `memory` (the batch's scope). A plain group (every column fixed-width,
+   * bool or utf8/binary — see the worker) is copied by its decoder straight out of parquet-wasm's
+   * memory into that block: no IPC serialization, no transfer, one copy. Other groups come as IPC
+   * bytes, copied into the block and parsed there. Either way apache-arrow views point into
+   * `memory` at 64-aligned buffers, so the importer borrows them.
+   */
+  async *landed(memory: WebAssembly.Memory, place: (bytes: number) => number, signal?: AbortSignal): AsyncGenerator<RecordBatch[]> {
+    const ahead: Array<Promise<{ r: Reply; w: DecoderWorker; file: number }>> = [];
+    let next = 0;
+    const more = () => {
+      if (next >= this.rowGroups) return;
+      const p = this.#read(next++, true);
+      p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
+      ahead.push(p);
+    };
+    while (next < this.rowGroups && ahead.length < POOL_SIZE) more();
+    for (let g = 0; ahead.length > 0; g++) {
+      signal?.throwIfAborted();
+      const { r, w, file } = await ahead.shift()!;
+      if (r.plan) {
+        const at = place(r.plan.total);
+        await ParquetSource.#call(this.name, w, { op: 'copy', file, mem: memory, at }, 'corrupt row group', g);
+        // The next read goes to this worker only now: queued before the copy, it would hold it up.
+        more();
+        yield [this.#landedBatch(r.plan, memory, at, g)];
+      } else {
+        more();
+        const ipc = r.ipc!;
+        const at = place(ipc.byteLength);
+        new Uint8Array(memory.buffer).set(ipc, at);
+        yield this.decode(new Uint8Array(memory.buffer, at, ipc.byteLength), g);
+      }
+    }
+  }
+
+  /** apache-arrow views over a group the decoder copied to `at` (decimals as float64). */
+  #landedBatch(plan: GroupPlan, memory: WebAssembly.Memory, at: number, group: number): RecordBatch {
+    const fields = this.#arrowSchema().fields;
+    if (fields.length !== plan.cols.length) throw new FileFormatError(this.name, `row group has ${plan.cols.length} columns, the schema ${fields.length}`, group);
+    const buf = memory.buffer;
+    const n = plan.rows;
+    const children = fields.map((f, i) => {
+      const c = plan.cols[i];
+      // The type the decoder produced (a file's Arrow schema may say Utf8View where arrow-rs decodes
+      // Utf8, say): the format string is the truth about the buffers.
+      const t = typeOfFormat(c.fmt);
+      if (!t) throw new FileFormatError(this.name, `column '${f.name}': unexpected Arrow format '${c.fmt}'`, group);
+      const nullBitmap = c.validity >= 0 ? new Uint8Array(buf, at + c.validity, (n + 7) >> 3) : undefined;
+      const data = new Uint8Array(buf, at + c.data, c.bytes);
+      const valueOffsets = c.offsets >= 0 ? new Int32Array(buf, at + c.offsets, n + 1) : undefined;
+      // makeData re-views `data` as the type's array type (same buffer, no copy).
+      const d: Data = makeData({ type: t, length: n, nullCount: c.nulls, nullBitmap, valueOffsets, data } as never);
+      // The worker sized the buffer from the C format string, this from the schema: they must agree.
+      const need = valueOffsets ? 0 : DataType.isBool(t) ? (n + 7) >> 3 : n * d.stride * (d.values as ArrayBufferView & { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      if (c.bytes < need) throw new FileFormatError(this.name, `column '${f.name}': ${c.bytes} bytes decoded, ${t} needs ${need}`, group);
+      return d;
+    });
+    const out = fields.map((f, i) => new Field(f.name, children[i].type, f.nullable, f.metadata));
+    const rb = new RecordBatch(new ArrowSchema(out), makeData({ type: new Struct(out), length: n, nullCount: 0, children }));
+    return decimalsToFloat(this.name, rb);
+  }
+
+  #arrowCache: ArrowSchema | undefined;
+  #arrowSchema(): ArrowSchema {
+    if (!this.#arrowCache) {
+      try {
+        this.#arrowCache = tableFromIPC(this.#schemaIpc).schema;
+      } catch (e) {
+        wrap(this.name, e, 'unreadable Parquet schema');
+      }
+    }
+    return this.#arrowCache;
   }
 
   /**
@@ -215,7 +390,7 @@ export class ParquetSource {
     const ahead: Array<Promise<Uint8Array>> = [];
     let next = 0;
     const more = () => {
-      const p = this.#read(next++);
+      const p = this.#read(next++).then(({ r }) => r.ipc!);
       p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
       ahead.push(p);
     };
@@ -253,6 +428,26 @@ export class ParquetSource {
     for (const [w, file] of this.#opened) if (!w.dead) w.call({ op: 'close', file }).catch(() => {});
     this.#opened.clear();
   }
+}
+
+const FORMATS: Record<string, () => DataType> = {
+  b: () => new Bool(), c: () => new Int8(), C: () => new Uint8(), s: () => new Int16(), S: () => new Uint16(),
+  i: () => new Int32(), I: () => new Uint32(), l: () => new Int64(), L: () => new Uint64(),
+  e: () => new Float16(), f: () => new Float32(), g: () => new Float64(), u: () => new Utf8(), z: () => new Binary(),
+  tdD: () => new DateDay(), tdm: () => new DateMillisecond(),
+  tts: () => new Time(TimeUnit.SECOND, 32), ttm: () => new Time(TimeUnit.MILLISECOND, 32),
+  ttu: () => new Time(TimeUnit.MICROSECOND, 64), ttn: () => new Time(TimeUnit.NANOSECOND, 64),
+};
+const TS_UNITS: Record<string, TimeUnit> = { s: TimeUnit.SECOND, m: TimeUnit.MILLISECOND, u: TimeUnit.MICROSECOND, n: TimeUnit.NANOSECOND };
+
+/** The apache-arrow type of an Arrow C data interface format string (the plain ones the decoder lands), or undefined. */
+function typeOfFormat(fmt: string): DataType | undefined {
+  if (fmt in FORMATS) return FORMATS[fmt]();
+  const ts = /^ts([smun]):(.*)$/.exec(fmt);
+  if (ts) return new Timestamp(TS_UNITS[ts[1]], ts[2] === '' ? null : ts[2]);
+  const dec = /^d:(\d+),(\d+)$/.exec(fmt);
+  if (dec) return new Decimal(Number(dec[2]), Number(dec[1]), 128);
+  return undefined;
 }
 
 /** parquet-wasm reports problems as strings or Errors: all become FileFormatError. */

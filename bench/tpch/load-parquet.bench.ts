@@ -1,0 +1,42 @@
+/**
+ * The Parquet load alone (case load_parquet of tpch.bench.ts), ours and Polars interleaved in one
+ * process so both see the same machine load: `engine.read(lineitem.parquet)` then release, vs
+ * `pl.readParquet`. Prints each run, the min and median of each, the ratio and the load average.
+ *
+ *   node --import tsx bench/tpch/load-parquet.bench.ts [--sf 1] [--seed 1] [--runs 7] [--dir DIR]
+ */
+import { loadavg } from 'node:os';
+import pl from 'nodejs-polars';
+import { Engine } from '../../src/engine/engine.js';
+import { argValue, ensureLineitemFiles } from './lineitem.js';
+
+const sf = Number(argValue('sf', '1'));
+const seed = Number(argValue('seed', '1'));
+const runs = Number(argValue('runs', '7'));
+const files = await ensureLineitemFiles(sf, seed, argValue('dir'));
+const engine = await Engine.start();
+const impls: Record<string, () => Promise<unknown>> = {
+  aetherflow: async () => (await engine.read(files.parquet)).release(),
+  polars: async () => pl.readParquet(files.parquet),
+};
+const times: Record<string, number[]> = { aetherflow: [], polars: [] };
+const la0 = loadavg()[0];
+for (let i = 0; i <= runs; i++) {
+  for (const [name, f] of Object.entries(impls)) {
+    const t = performance.now();
+    await f();
+    const ms = performance.now() - t;
+    if (i > 0) times[name].push(ms); // run 0 warms up (page cache, JIT, decoder workers)
+    console.log(`run ${i}${i === 0 ? ' (warm-up)' : ''} ${name.padEnd(11)} ${ms.toFixed(0).padStart(6)} ms`);
+  }
+}
+const stat = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 };
+};
+const a = stat(times.aetherflow), p = stat(times.polars);
+console.log(`\nload_parquet_sf${sf} (${runs} runs each, interleaved; load average ${la0.toFixed(2)} → ${loadavg()[0].toFixed(2)})`);
+console.log(`  aetherflow  median ${a.median.toFixed(0)} ms  min ${a.min.toFixed(0)} ms`);
+console.log(`  polars      median ${p.median.toFixed(0)} ms  min ${p.min.toFixed(0)} ms`);
+console.log(`  ours/polars median ${(a.median / p.median).toFixed(2)}×  min ${(a.min / p.min).toFixed(2)}×  (bar ≤ 1.5×)`);
+await engine.close();
