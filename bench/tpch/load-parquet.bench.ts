@@ -3,7 +3,10 @@
  * process so both see the same machine load: `engine.read(lineitem.parquet)` then release, vs
  * `pl.readParquet`. Prints each run, the min and median of each, the ratio and the load average.
  *
- *   node --import tsx bench/tpch/load-parquet.bench.ts [--sf 1] [--seed 1] [--runs 7] [--dir DIR]
+ *   node --import tsx bench/tpch/load-parquet.bench.ts [--sf 1] [--seed 1] [--runs 7] [--dir DIR] [--ipc]
+ *
+ * `--ipc` adds `aetherflow-ipc`: the same read with every row group sent as IPC bytes
+ * (AETHERFLOW_PARQUET_FFI=0, the path before the decoders landed groups directly), for the A/B.
  */
 import { loadavg } from 'node:os';
 import pl from 'nodejs-polars';
@@ -19,7 +22,17 @@ const impls: Record<string, () => Promise<unknown>> = {
   aetherflow: async () => (await engine.read(files.parquet)).release(),
   polars: async () => pl.readParquet(files.parquet),
 };
-const times: Record<string, number[]> = { aetherflow: [], polars: [] };
+if (process.argv.includes('--ipc')) {
+  impls['aetherflow-ipc'] = async () => {
+    process.env.AETHERFLOW_PARQUET_FFI = '0';
+    try {
+      (await engine.read(files.parquet)).release();
+    } finally {
+      delete process.env.AETHERFLOW_PARQUET_FFI;
+    }
+  };
+}
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(impls).map((k) => [k, []]));
 const la0 = loadavg()[0];
 for (let i = 0; i <= runs; i++) {
   for (const [name, f] of Object.entries(impls)) {
@@ -27,7 +40,7 @@ for (let i = 0; i <= runs; i++) {
     await f();
     const ms = performance.now() - t;
     if (i > 0) times[name].push(ms); // run 0 warms up (page cache, JIT, decoder workers)
-    console.log(`run ${i}${i === 0 ? ' (warm-up)' : ''} ${name.padEnd(11)} ${ms.toFixed(0).padStart(6)} ms`);
+    console.log(`run ${i}${i === 0 ? ' (warm-up)' : ''} ${name.padEnd(15)} ${ms.toFixed(0).padStart(6)} ms`);
   }
 }
 const stat = (xs: number[]) => {
@@ -39,4 +52,8 @@ console.log(`\nload_parquet_sf${sf} (${runs} runs each, interleaved; load averag
 console.log(`  aetherflow  median ${a.median.toFixed(0)} ms  min ${a.min.toFixed(0)} ms`);
 console.log(`  polars      median ${p.median.toFixed(0)} ms  min ${p.min.toFixed(0)} ms`);
 console.log(`  ours/polars median ${(a.median / p.median).toFixed(2)}×  min ${(a.min / p.min).toFixed(2)}×  (bar ≤ 1.5×)`);
+if (times['aetherflow-ipc']) {
+  const b = stat(times['aetherflow-ipc']);
+  console.log(`  aetherflow-ipc median ${b.median.toFixed(0)} ms  min ${b.min.toFixed(0)} ms  (landed/ipc median ${(a.median / b.median).toFixed(2)}×)`);
+}
 await engine.close();

@@ -75,6 +75,40 @@ test('DuckDB-written Parquet: every type, nulls, several row groups, decimals as
   ds.release();
 });
 
+test('Parquet row groups landed by the decoders (C data interface) equal the IPC path, value for value', async () => {
+  // Small ints, unsigned, float32, bools and strings with nulls and empties, ms timestamps, a
+  // decimal, a low-cardinality string, an all-null column; 2 row groups (DuckDB rounds to 2048 rows).
+  const p = join(dir, 'ffi.parquet');
+  await duck.run(`COPY (SELECT (i % 100)::TINYINT AS i8, (i * 7)::SMALLINT AS i16, (i % 200)::UTINYINT AS u8, (i * 3)::UINTEGER AS u32,
+      (i / 3.0)::FLOAT AS f32, CASE WHEN i % 4 = 0 THEN NULL ELSE i % 3 = 1 END AS b,
+      CASE WHEN i % 6 = 0 THEN NULL WHEN i % 6 = 1 THEN '' ELSE repeat('x', i % 40) || i END AS s,
+      ['A', 'N', 'R'][1 + i % 3] AS flag, epoch_ms(1600000000000 + i * 1000) AS tms, NULL::INTEGER AS nothing,
+      (i * 0.01)::DECIMAL(9, 2) AS dec
+    FROM range(2500) t(i)) TO '${p}' (FORMAT parquet, ROW_GROUP_SIZE 700)`);
+  const read = async () => {
+    const ds = await engine.read(p);
+    try {
+      return { types: typesOf(ds), rows: await rowsOf(ds) };
+    } finally {
+      ds.release();
+    }
+  };
+  const landed = await read();
+  process.env.AETHERFLOW_PARQUET_FFI = '0';
+  let viaIpc;
+  try {
+    viaIpc = await read();
+  } finally {
+    delete process.env.AETHERFLOW_PARQUET_FFI;
+  }
+  assert.equal(landed.types, viaIpc.types);
+  assert.is(landed.rows.length, 2500);
+  assert.equal(landed.rows, viaIpc.rows);
+  assert.is(landed.rows[6].s, null);
+  assert.is(landed.rows[7].s, '');
+  assert.is(landed.rows[8].b, null);
+});
+
 test('write Parquet from a query and read it back (engine and DuckDB agree)', async () => {
   const src = await engine.read(new TextEncoder().encode('k,v,s,d\n1,1.5,x,2020-01-01\n2,,"y,z",\n3,-2,,1999-12-31\n'), { format: 'csv' });
   const p = join(dir, 'ours.parquet');

@@ -317,9 +317,11 @@ export class ParquetSource {
   async *landed(memory: WebAssembly.Memory, place: (bytes: number) => number, signal?: AbortSignal): AsyncGenerator<RecordBatch[]> {
     const ahead: Array<Promise<{ r: Reply; w: DecoderWorker; file: number }>> = [];
     let next = 0;
+    // AETHERFLOW_PARQUET_FFI=0 sends every group as IPC (the A/B and the tests' cross-check).
+    const ffi = process.env.AETHERFLOW_PARQUET_FFI !== '0';
     const more = () => {
       if (next >= this.rowGroups) return;
-      const p = this.#read(next++, true);
+      const p = this.#read(next++, ffi);
       p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
       ahead.push(p);
     };
