@@ -171,6 +171,8 @@ parentPort.on('message', async (m) => {
       held.delete(m.file);
       if (!h) throw new Error('no decoded row group to copy');
       try {
+        // Safe unchecked: plan() reserved align64(len) bytes for every copy inside [at, at + total),
+        // which the main thread allocated; a bogus source range only shortens the copy (subarray clamps).
         const src = new Uint8Array(pw.wasmMemory().buffer), dst = new Uint8Array(m.mem.buffer);
         const c = h.copies;
         for (let k = 0; k < c.length; k += 3) dst.set(src.subarray(c[k], c[k] + c[k + 1]), m.at + c[k + 2]);
