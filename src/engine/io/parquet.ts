@@ -336,7 +336,7 @@ export class ParquetSource {
         await ParquetSource.#call(this.name, w, { op: 'copy', file, mem: memory, at }, 'corrupt row group', g);
         // The next read goes to this worker only now: queued before the copy, it would hold it up.
         more();
-        yield [this.#landedBatch(r.plan, memory, at, g)];
+        yield r.plan.rows > 0 ? [this.#landedBatch(r.plan, memory, at, g)] : []; // as decode(): no empty batches
       } else {
         more();
         const ipc = r.ipc!;
