@@ -90,7 +90,8 @@ import { clearBit } from '../arith/validity';
  * Does `convert` have a SIMD body for F → T? The lossless widenings wasm does in one instruction
  * per half vector: int → int of twice the width that holds every value (extend_low/high), f32 → f64
  * (promote), i32/u32 → f64 (convert_low, exact). These are the casts a query plan inserts most
- * (widen before arithmetic); the rest run the scalar loop, whose range check is the real work.
+ * (widen before arithmetic). Float → int of at most 32 bits has its own SIMD body (simdTruncates);
+ * the rest run the scalar loop, whose range check is the real work.
  */
 // @ts-ignore: decorator
 @inline function simdWidens<F, T>(): bool {
@@ -121,6 +122,61 @@ import { clearBit } from '../arith/validity';
 }
 
 /**
+ * Does `convert` have a SIMD body for float F → integer T? Every int of at most 32 bits: wasm's
+ * saturating truncations give i32 lanes (u32 for T = u32), narrowed to T's width. 64-bit targets
+ * have no SIMD truncation.
+ */
+// @ts-ignore: decorator
+@inline function simdTruncates<F, T>(): bool {
+  return isFloat<F>() && !isFloat<T>() && sizeof<T>() <= 4;
+}
+
+/**
+ * Four values of F at a truncated toward zero into four i32 lanes, 0 where the value does not fit
+ * T (NaN, ±Inf, out of range: the same test as `fits`, lane-wise), and the lanes that fit as a
+ * 4-bit mask. f64 takes two vectors per four values.
+ */
+// @ts-ignore: decorator
+@inline function truncLanes<F, T>(a: usize, i: i32): v128 {
+  const half = <f64>(<u64>1 << (bitsOf<T>() - 1));
+  const lo = isSigned<T>() ? -half : 0.0, hi = isSigned<T>() ? half : half * 2;
+  let c: v128, ok: v128;
+  if (sizeof<F>() == 8) {
+    const v0 = v128.load(at<F>(a, i)), v1 = v128.load(at<F>(a, i), 16);
+    const t0 = f64x2.trunc(v0), t1 = f64x2.trunc(v1);
+    const ok0 = v128.and(f64x2.ge(t0, f64x2.splat(lo)), f64x2.lt(t0, f64x2.splat(hi)));
+    const ok1 = v128.and(f64x2.ge(t1, f64x2.splat(lo)), f64x2.lt(t1, f64x2.splat(hi)));
+    const c0 = isSigned<T>() || sizeof<T>() < 4 ? i32x4.trunc_sat_f64x2_s_zero(t0) : i32x4.trunc_sat_f64x2_u_zero(t0);
+    const c1 = isSigned<T>() || sizeof<T>() < 4 ? i32x4.trunc_sat_f64x2_s_zero(t1) : i32x4.trunc_sat_f64x2_u_zero(t1);
+    c = v128.shuffle<u32>(c0, c1, 0, 1, 4, 5);
+    ok = v128.shuffle<u32>(ok0, ok1, 0, 2, 4, 6); // the low half of each 64-bit mask lane
+  } else {
+    const v = v128.load(at<F>(a, i));
+    const t = f32x4.trunc(v);
+    ok = v128.and(f32x4.ge(t, f32x4.splat(<f32>lo)), f32x4.lt(t, f32x4.splat(<f32>hi)));
+    c = isSigned<T>() || sizeof<T>() < 4 ? i32x4.trunc_sat_f32x4_s(t) : i32x4.trunc_sat_f32x4_u(t);
+  }
+  truncOk = i32x4.bitmask(ok);
+  return v128.and(c, ok);
+}
+
+/** The lanes of the last truncLanes that fit (module global: an @inline helper returns one value). */
+let truncOk: i32 = 0;
+
+/** Stores four i32 lanes (each in T's range) as four T at o. */
+// @ts-ignore: decorator
+@inline function storeNarrow<T>(o: usize, c: v128): void {
+  if (sizeof<T>() == 4) {
+    v128.store(o, c);
+  } else if (sizeof<T>() == 2) {
+    v128.store64_lane(o, isSigned<T>() ? i16x8.narrow_i32x4_s(c, c) : i16x8.narrow_i32x4_u(c, c), 0);
+  } else {
+    const h = isSigned<T>() ? i16x8.narrow_i32x4_s(c, c) : i16x8.narrow_i32x4_u(c, c);
+    v128.store32_lane(o, isSigned<T>() ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), 0);
+  }
+}
+
+/**
  * out[i] = (T) a[i]. Returns the number of rows nulled (0 if canFail<F, T> is false).
  * JUSTIFICATION for the unchecked accesses: the host proved [a, a + n·sizeof<F>), [out, out +
  * n·sizeof<T>) and, when the pair can fail, [validity, + ceil(n/8)) lie in memory, and that `out`
@@ -142,6 +198,17 @@ import { clearBit } from '../arith/validity';
       const o = at<T>(out, i);
       v128.store(o, widenHalf<F, T>(v, false));
       v128.store(o, widenHalf<F, T>(v, true), 16);
+    }
+  }
+  if (simdTruncates<F, T>()) {
+    // Four values a step, branch-free; a lane that does not fit stores 0 and clears its validity
+    // bit (rare in real data: the mask test skips the bit work otherwise).
+    assert(validity != 0, 'a cast that can fail needs a validity bitmap');
+    for (const n1 = n - 4; i <= n1; i += 4) {
+      storeNarrow<T>(at<T>(out, i), truncLanes<F, T>(a, i));
+      if (truncOk != 0xf) {
+        for (let l = 0; l < 4; l++) if (((truncOk >>> l) & 1) == 0) nulled += clearBit(validity, i + l);
+      }
     }
   }
   for (; i < n; i++) {
