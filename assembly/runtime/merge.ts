@@ -11,7 +11,7 @@
 // independent piece of work with no shared writes.
 //
 // Sort keys: unsigned and order-preserving, in K = u32 for values of ≤ 4 bytes, u64 for 8 — the
-// same transform as assembly/sort/radix.ts (signed: sign bit flipped in the value's own width;
+// transform of assembly/sort/radix.ts, `toKey` (signed: sign bit flipped in the value's own width;
 // floats: −0 → +0, every NaN → one NaN above +Inf, then the sign trick), and DESCENDING inverts
 // every bit of K. Nulls have no key: the host keeps them out of the merges (each run holds its
 // nulls together at one end; a merge moves them as a block).
@@ -21,36 +21,14 @@
 
 import { DType, SortFlag } from '../shared/codes';
 import { at } from '../util';
-
-// @ts-ignore: decorator
-@inline export function keyOf<T, K>(x: T): K {
-  if (isFloat<T>()) {
-    if (sizeof<T>() == 8) {
-      let b = reinterpret<u64>(<f64>x);
-      b = select<u64>(0, b, <f64>x == 0);
-      b = select<u64>(0x7ff8000000000000, b, <f64>x != <f64>x);
-      return <K>(b ^ (<u64>(<i64>b >> 63) | 0x8000000000000000));
-    }
-    let b = reinterpret<u32>(<f32>x);
-    b = select<u32>(0, b, <f32>x == 0);
-    b = select<u32>(0x7fc00000, b, <f32>x != <f32>x);
-    return <K>(b ^ (<u32>(<i32>b >> 31) | 0x80000000));
-  }
-  if (isSigned<T>()) {
-    // Sign-extended into K: mask to the value's own width, then flip its sign bit.
-    const bits = <K>(sizeof<T>() << 3);
-    const mask: K = bits >= <K>(sizeof<K>() << 3) ? <K>-1 : (<K>1 << bits) - 1;
-    return (<K>x & mask) ^ (<K>1 << (bits - 1));
-  }
-  return <K>x;
-}
+import { toKey } from '../sort/radix';
 
 // @ts-ignore: decorator
 @inline function keysDrive<T, K>(values: usize, perm: usize, n: i32, flags: i32, out: usize): void {
   const flip: K = (flags & SortFlag.DESCENDING) != 0 ? <K>-1 : 0;
   for (let i = 0; i < n; i++) {
     const row = load<i32>(at<i32>(perm, i));
-    store<K>(at<K>(out, i), keyOf<T, K>(load<T>(at<T>(values, row))) ^ flip);
+    store<K>(at<K>(out, i), toKey<T, K>(load<T>(at<T>(values, row))) ^ flip);
   }
 }
 

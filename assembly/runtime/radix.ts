@@ -5,12 +5,12 @@
 // and so is the sort. Same records as the single-thread sort: (key, row) with the key in the high
 // half of a u64 for ≤ 4-byte values (8 bytes), or key u64 + row u32 + pad (16 bytes).
 //
-// Keys are merge.ts `keyOf` (the same order as assembly/sort), inverted for DESCENDING. Nulls get
-// no record: `sortBuild` writes their rows straight to their block of the result.
+// Keys are assembly/sort's `toKey` (the single-thread sort's order), inverted for DESCENDING. Nulls
+// get no record: `sortBuild` writes their rows straight to their block of the result.
 
 import { DType, SortFlag } from '../shared/codes';
 import { at, bit } from '../util';
-import { keyOf } from './merge';
+import { toKey } from '../sort/radix';
 
 // @ts-ignore: decorator
 @inline function putRec<K>(recs: usize, i: i32, key: K, row: i32): void {
@@ -35,7 +35,7 @@ const BITS: i32 = 11;
   let z = nullAt;
   for (let row = s; row < e; row++) {
     if (bit(validity, row)) {
-      const k = keyOf<T, K>(load<T>(at<T>(values, row))) ^ flip;
+      const k = toKey<T, K>(load<T>(at<T>(values, row))) ^ flip;
       putRec<K>(recs, v++, k, row);
       // Every digit's count (this morsel's share of the key's global histograms): the host learns
       // up front which passes have one bucket for all keys (skipped) and which is the last.

@@ -60,9 +60,12 @@ let badCode = false;
   return bits >= <i32>sizeof<K>() << 3 ? <K>-1 : (<K>1 << <K>bits) - 1;
 }
 
-/** The order-preserving unsigned key of x (see the table at the top). */
+/**
+ * The order-preserving unsigned key of x (see the table at the top). Also the key of the parallel
+ * sort's runs and merges (assembly/runtime radix.ts, merge.ts): one transform, one order.
+ */
 // @ts-ignore: decorator
-@inline function toKey<T, K>(x: T): K {
+@inline export function toKey<T, K>(x: T): K {
   if (isFloat<T>()) {
     if (sizeof<T>() == 8) {
       let b = reinterpret<u64>(<f64>x);
