@@ -1,25 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { History } from '../../src/flow/history.js';
+import { finish, startCli } from '../helpers/cli.js';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 
-const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-cli-'));
 
-/** Runs the CLI from source (the way the tests run everything: through tsx). */
-export function cli(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: opts.cwd ?? root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (b) => (stdout += b));
-    p.stderr.on('data', (b) => (stderr += b));
-    p.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+/** Runs the CLI from source (the way the tests run everything: through tsx), to its exit. */
+const cli = (args: string[]) => finish(startCli(args));
 
 const ok = join(dir, 'ok.yaml');
 const failing = join(dir, 'failing.yaml');

@@ -2,12 +2,12 @@
 // restores them as tables, and every output file ends byte-identical to an uninterrupted run's.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { History } from '../../src/flow/history.js';
+import { finish, killWhen, outputFiles, runIdOf, startCli } from '../helpers/cli.js';
 
 const root = resolve(new URL('.', import.meta.url).pathname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-qresume-'));
@@ -56,30 +56,14 @@ tasks:
     config: { source: both, write: "\${work_dir}/out/both.arrow" }
 `);
 
-function start(args: string[]) {
-  return spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-function finish(p: ReturnType<typeof start>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  p.stdout!.on('data', (b) => (stdout += b));
-  p.stderr!.on('data', (b) => (stderr += b));
-  return new Promise((res) => p.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
-}
-const runIdOf = (out: string) => /^run ([\w-]+) /.exec(out)![1];
-const files = (d: string) => readdirSync(d).filter((f) => !f.endsWith('.tmp')).sort();
-
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('SIGKILL after query nodes completed, --resume restores their tables, outputs byte-identical', async () => {
   const wA = join(dir, 'work-a'), wB = join(dir, 'work-b');
-  const pb = start(['run', job, '--work-dir', wB]);
+  const pb = startCli(['run', job, '--work-dir', wB]);
   const killed = finish(pb);
-  let seen = '';
-  await new Promise<void>((res) => pb.stdout!.on('data', (b) => {
-    seen += b;
-    if (/COMPLETED filtered/.test(seen)) { process.kill(-pb.pid!, 'SIGKILL'); res(); }
-  }));
-  const a = await finish(start(['run', job, '--work-dir', wA]));
+  await killWhen(pb, /COMPLETED filtered/);
+  const a = await finish(startCli(['run', job, '--work-dir', wA]));
   assert.is(a.code, 0, a.stderr + a.stdout);
   const k = await killed;
   assert.is(k.signal, 'SIGKILL');
@@ -89,15 +73,15 @@ test('SIGKILL after query nodes completed, --resume restores their tables, outpu
   h.close();
   assert.equal(states, { gen: 'COMPLETED gen.arrow', filtered: 'COMPLETED filtered.arrow' });
 
-  const resumed = await finish(start(['run', job, '--work-dir', wB, '--resume', idB]));
+  const resumed = await finish(startCli(['run', job, '--work-dir', wB, '--resume', idB]));
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.match(resumed.stdout, new RegExp(`^run ${idB} resumed: job 'qresume', 7 tasks, 2 already completed`));
   assert.not.match(resumed.stdout, /COMPLETED (gen|filtered)/);
 
   const dA = join(wA, 'runs', runIdOf(a.stdout)), dB = join(wB, 'runs', idB);
-  assert.equal(files(dA), ['both.arrow', 'by_A.arrow', 'by_R.arrow', 'filtered.arrow', 'gen.arrow', 'out', 'save.json', 'slow.json']);
-  assert.equal(files(dB), files(dA));
-  for (const f of [...files(dA).filter((f) => f !== 'out'), 'out/both.arrow']) {
+  assert.equal(outputFiles(dA), ['both.arrow', 'by_A.arrow', 'by_R.arrow', 'filtered.arrow', 'gen.arrow', 'out', 'save.json', 'slow.json']);
+  assert.equal(outputFiles(dB), outputFiles(dA));
+  for (const f of [...outputFiles(dA).filter((f) => f !== 'out'), 'out/both.arrow']) {
     assert.ok(readFileSync(join(dA, f)).equals(readFileSync(join(dB, f))), `${f} differs`);
   }
   // The fan-in result is what it should be: both flags, sorted by flag.

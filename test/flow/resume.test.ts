@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { History } from '../../src/flow/history.js';
+import { finish, killWhen, outputFiles, runIdOf, startCli } from '../helpers/cli.js';
 
 const root = resolve(new URL('.', import.meta.url).pathname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-resume-'));
@@ -30,33 +30,16 @@ tasks:
     config: { command: node, args: [${JSON.stringify(step)}, sum] }
 `);
 
-function start(args: string[]) {
-  // Its own process group, so SIGKILL takes the CLI and the command it is running — like kill -9 of a job.
-  return spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-function finish(p: ReturnType<typeof start>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  p.stdout!.on('data', (b) => (stdout += b));
-  p.stderr!.on('data', (b) => (stderr += b));
-  return new Promise((res) => p.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
-}
-const runIdOf = (out: string) => /^run ([\w-]+) /.exec(out)![1];
-const files = (d: string) => readdirSync(d).filter((f) => !f.endsWith('.tmp')).sort();
-
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('SIGKILL mid-run, --resume skips completed nodes, outputs byte-identical to an uninterrupted run', async () => {
   const wA = join(dir, 'work-a'), wB = join(dir, 'work-b');
   // B: killed once `square` is recorded and `slow` is running.
-  const pb = start(['run', job, '--work-dir', wB]);
+  const pb = startCli(['run', job, '--work-dir', wB]);
   const killed = finish(pb);
-  let seen = '';
-  await new Promise<void>((res) => pb.stdout!.on('data', (b) => {
-    seen += b;
-    if (/COMPLETED square/.test(seen)) { process.kill(-pb.pid!, 'SIGKILL'); res(); }
-  }));
+  await killWhen(pb, /COMPLETED square/);
   // A: the uninterrupted reference, meanwhile.
-  const a = await finish(start(['run', job, '--work-dir', wA]));
+  const a = await finish(startCli(['run', job, '--work-dir', wA]));
   assert.is(a.code, 0, a.stderr);
   const k = await killed;
   assert.is(k.signal, 'SIGKILL');
@@ -68,7 +51,7 @@ test('SIGKILL mid-run, --resume skips completed nodes, outputs byte-identical to
   h.close();
   assert.equal(states, { gen: 'COMPLETED', square: 'COMPLETED' });
 
-  const resumed = await finish(start(['run', job, '--work-dir', wB, '--resume', idB]));
+  const resumed = await finish(startCli(['run', job, '--work-dir', wB, '--resume', idB]));
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.match(resumed.stdout, new RegExp(`^run ${idB} resumed: job 'resumable', 4 tasks, 2 already completed`));
   assert.not.match(resumed.stdout, /COMPLETED gen/);
@@ -80,9 +63,9 @@ test('SIGKILL mid-run, --resume skips completed nodes, outputs byte-identical to
   assert.equal(readFileSync(join(wA, 'exec.log'), 'utf8'), 'gen\nsquare\nslow\nsum\n');
 
   const dA = join(wA, 'runs', runIdOf(a.stdout)), dB = join(wB, 'runs', idB);
-  assert.equal(files(dB), files(dA));
-  assert.equal(files(dA), ['data.txt', 'gen.json', 'result.txt', 'slow.json', 'slow.txt', 'square.json', 'squares.txt', 'sum.json']);
-  for (const f of files(dA)) assert.ok(readFileSync(join(dA, f)).equals(readFileSync(join(dB, f))), `${f} differs`);
+  assert.equal(outputFiles(dB), outputFiles(dA));
+  assert.equal(outputFiles(dA), ['data.txt', 'gen.json', 'result.txt', 'slow.json', 'slow.txt', 'square.json', 'squares.txt', 'sum.json']);
+  for (const f of outputFiles(dA)) assert.ok(readFileSync(join(dA, f)).equals(readFileSync(join(dB, f))), `${f} differs`);
 
   const h2 = new History(wB);
   const row = h2.getRun(idB)!;
