@@ -3,13 +3,13 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Table } from 'apache-arrow';
 import { Engine } from '../../src/engine/engine.js';
 import { col, count, sum } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
 import type { Dataset } from '../../src/engine/dataset.js';
 import { AetherError, InvalidOptionError } from '../../src/errors.js';
 import { rng } from '../helpers/rng.js';
+import { datasetRows, typedFailure, typesOf } from '../helpers/engine.js';
 
 const engine = await Engine.start({ memoryLimit: 256 << 20 });
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-csv-'));
@@ -19,32 +19,9 @@ const file = (name: string, text: string | Buffer): string => {
   return p;
 };
 
-/** All rows of a dataset as plain objects (int64 as bigint, dates as ms Numbers like arrow-js gives). */
-async function rowsOf(ds: Dataset): Promise<Array<Record<string, unknown>>> {
-  const t = await engine.query(ds).collect();
-  try {
-    return tableRows(t);
-  } finally {
-    engine.release(t);
-  }
-}
-function tableRows(t: Table): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < t.numRows; i++) out.push({ ...t.get(i)!.toJSON() });
-  return out;
-}
-const typesOf = (ds: Dataset) => Object.fromEntries([...ds.schema].map(([k, t]) => [k, t.name]));
+const rowsOf = (ds: Dataset) => datasetRows(engine, ds);
+const failure = typedFailure;
 const DAY = 86400000;
-
-async function failure(p: Promise<unknown>, what = ''): Promise<AetherError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AetherError) return e;
-    throw e;
-  }
-  throw new Error(`expected a typed error ${what}`);
-}
 
 test('type inference: int64, float64, bool, date32, timestamp, utf8; empty fields are nulls', async () => {
   const p = file('infer.csv', [

@@ -5,42 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pl from 'nodejs-polars';
-import type { Table } from 'apache-arrow';
 import { Engine } from '../../src/engine/engine.js';
 import { col, count, max, sum } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
 import type { Dataset } from '../../src/engine/dataset.js';
-import { AetherError, ArenaOutOfMemory } from '../../src/errors.js';
+import { ArenaOutOfMemory } from '../../src/errors.js';
+import { datasetRows, typedFailure, typesOf } from '../helpers/engine.js';
 
 const engine = await Engine.start({ memoryLimit: 512 << 20 });
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-pq-'));
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const DAY = 86400000;
 
-async function rowsOf(ds: Dataset): Promise<Array<Record<string, unknown>>> {
-  const t = await engine.query(ds).collect();
-  try {
-    return tableRows(t);
-  } finally {
-    engine.release(t);
-  }
-}
-function tableRows(t: Table): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < t.numRows; i++) out.push({ ...t.get(i)!.toJSON() });
-  return out;
-}
-const typesOf = (ds: Dataset) => Object.fromEntries([...ds.schema].map(([k, t]) => [k, t.name]));
-
-async function failure(p: Promise<unknown>): Promise<AetherError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AetherError) return e;
-    throw e;
-  }
-  throw new Error('expected a typed error');
-}
+const rowsOf = (ds: Dataset) => datasetRows(engine, ds);
+const failure = typedFailure;
 
 test('DuckDB-written Parquet: every type, nulls, several row groups, decimals as float64', async () => {
   const p = join(dir, 'duck.parquet');
