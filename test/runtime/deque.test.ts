@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { SharedMemory } from '../../src/memory/shared-memory.js';
 import { DEQUE_EMPTY, DEQUE_RETRY, Deque, DequeOwner, DequeStealer } from '../../src/runtime/deque.js';
 import { SCALE } from '../helpers/rng.js';
-import { finished, startTsWorker, until } from './threads.js';
+import { releaseAndTally, startTsWorker } from './threads.js';
 import type { StressInit } from './stress-worker.js';
 
 const WORKER = new URL('./stress-worker.ts', import.meta.url);
@@ -83,20 +83,7 @@ async function race(opts: { thieves: number; items: number; capacity: number; po
   };
   const ws = [startTsWorker(WORKER, { ...base, kind: 'deque-owner', seed: opts.seed })];
   for (let k = 0; k < thieves; k++) ws.push(startTsWorker(WORKER, { ...base, kind: 'deque-thief', seed: opts.seed + 1 + k }));
-  const workers = ws;
-  const done = ws.map((w) => finished<{ took: number; retries: number }>(w));
-  await until(mem.i32, (ctl >>> 2) + 3, workers.length);
-  Atomics.store(mem.i32, (ctl >>> 2) + 1, 1);
-  Atomics.notify(mem.i32, (ctl >>> 2) + 1);
-  const res = await Promise.all(done);
-  const counts = new Int32Array(mem.buffer, seen, total);
-  let lost = 0, dup = 0;
-  for (let i = 0; i < total; i++) {
-    if (counts[i] === 0) lost++;
-    else if (counts[i] > 1) dup++;
-  }
-  assert.is(lost, 0, 'no item lost');
-  assert.is(dup, 0, 'no item taken twice');
+  const res = await releaseAndTally<{ took: number; retries: number }>(mem.i32, ctl, ws, seen, total);
   assert.ok(new DequeOwner(mem.i32, dq).canariesIntact(), 'canaries intact');
   return res;
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { SharedMemory } from '../../src/memory/shared-memory.js';
 import { MpmcRing, RING_EMPTY } from '../../src/runtime/ring.js';
 import { SCALE } from '../helpers/rng.js';
-import { finished, startTsWorker, until } from './threads.js';
+import { releaseAndTally, startTsWorker } from './threads.js';
 import type { StressInit } from './stress-worker.js';
 
 const WORKER = new URL('./stress-worker.ts', import.meta.url);
@@ -73,19 +73,7 @@ async function stress(threads: number, perThread: number, capacity: number, seed
     };
     return startTsWorker(WORKER, init);
   });
-  const done = workers.map((w) => finished<{ took: number }>(w));
-  await until(mem.i32, (ctl >>> 2) + 3, workers.length);
-  Atomics.store(mem.i32, (ctl >>> 2) + 1, 1);
-  Atomics.notify(mem.i32, (ctl >>> 2) + 1);
-  const res = await Promise.all(done);
-  const counts = new Int32Array(mem.buffer, seen, total);
-  let lost = 0, dup = 0;
-  for (let i = 0; i < total; i++) {
-    if (counts[i] === 0) lost++;
-    else if (counts[i] > 1) dup++;
-  }
-  assert.is(lost, 0, 'no item lost');
-  assert.is(dup, 0, 'no item taken twice');
+  const res = await releaseAndTally<{ took: number }>(mem.i32, ctl, workers, seen, total);
   assert.is(res.reduce((s, r) => s + r.took, 0), total);
   assert.ok(new MpmcRing(mem.i32, ring).canariesIntact(), 'canaries intact');
   assert.ok(new MpmcRing(mem.i32, ring).isEmpty());

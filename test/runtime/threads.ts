@@ -4,6 +4,7 @@
  * src/runtime/runtime.ts boots its workers under tests) and wait for its exit.
  */
 import { Worker } from 'node:worker_threads';
+import * as assert from 'uvu/assert';
 
 export function startTsWorker(file: URL, workerData: unknown): Worker {
   const api = import.meta.resolve('tsx/esm/api');
@@ -25,4 +26,26 @@ export function finished<T = unknown>(w: Worker): Promise<T> {
 /** Waits until the i32 at word `i` reaches `n` (polling: the main thread must not block). */
 export async function until(w: Int32Array, i: number, n: number): Promise<void> {
   while (Atomics.load(w, i) < n) await new Promise((r) => setTimeout(r, 5));
+}
+
+/**
+ * The stress tests' start line and tally: waits until every worker has checked in (word 3 of the
+ * control block at byte `ctl`), releases them together (word 1), waits for them all, then asserts
+ * every one of `total` items was seen exactly once (the i32 counters at byte `seen`).
+ */
+export async function releaseAndTally<T>(i32: Int32Array, ctl: number, workers: Worker[], seen: number, total: number): Promise<T[]> {
+  const done = workers.map((w) => finished<T>(w));
+  await until(i32, (ctl >>> 2) + 3, workers.length);
+  Atomics.store(i32, (ctl >>> 2) + 1, 1);
+  Atomics.notify(i32, (ctl >>> 2) + 1);
+  const res = await Promise.all(done);
+  const counts = new Int32Array(i32.buffer, seen, total);
+  let lost = 0, dup = 0;
+  for (let i = 0; i < total; i++) {
+    if (counts[i] === 0) lost++;
+    else if (counts[i] > 1) dup++;
+  }
+  assert.is(lost, 0, 'no item lost');
+  assert.is(dup, 0, 'no item taken twice');
+  return res;
 }
