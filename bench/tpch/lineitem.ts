@@ -38,6 +38,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+// mulberry32, the tests' seeded RNG: small, fast, good enough for benchmark data.
+import { rng as mulberry32 } from '../../test/helpers/rng.js';
 import {
   DateDay, Dictionary, Field, Float64, Int32, Int64, Int8, RecordBatch, Schema, Struct, Table, Utf8, Vector,
   makeData, tableToIPC, type Data,
@@ -87,18 +89,6 @@ export interface Lineitem {
 
 function days(iso: string): number {
   return Math.round(Date.parse(iso + 'T00:00:00Z') / 86_400_000);
-}
-
-/** mulberry32: small, fast, seeded; good enough for benchmark data (not for statistics papers). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
