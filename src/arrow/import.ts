@@ -451,10 +451,11 @@ class Importer {
       const dedup = dedupDictionary(this.ctx, this.scope, dictionary);
       if (dedup) {
         // Arrow allows a dictionary to hold a string twice; grouping, joins and countDistinct work on
-        // codes, so equal strings must have one code. Rare: only then are the codes copied.
+        // codes, so equal strings must have one code. Rare: only then are the codes copied (through
+        // the unify path's remapCodes; the codes were checked above, so none is out of range).
         const src = codeView(this.ctx, dtype, codes, n);
         codes = this.scope.alloc(n * byteWidth(dtype));
-        remapValid(src, validity === 0 ? undefined : this.ctx.mem.u8, validity, dedup.remap, codeView(this.ctx, dtype, codes, n));
+        remapCodes(src, n, validity === 0 ? undefined : this.ctx.mem.u8.subarray(validity, validity + bitmapBytes(n)), 0, dedup.remap, codeView(this.ctx, dtype, codes, n), 0);
         dictionary = dedup.dictionary;
       }
     } else {
@@ -599,16 +600,6 @@ function dedupDictionary(ctx: Context, scope: ArenaScope, dict: Column): { dicti
     return { dictionary, remap: ctx.mem.i32.slice(g.ids.values >>> 2, (g.ids.values >>> 2) + dict.length) };
   } finally {
     tmp.close();
-  }
-}
-
-/** out[i] = remap[src[i]] for valid rows (codes already checked); null rows get code 0. */
-function remapValid(src: Codes, u8: Uint8Array | undefined, validity: number, remap: Int32Array, out: Codes): void {
-  const wide = out instanceof BigInt64Array || out instanceof BigUint64Array;
-  for (let i = 0; i < src.length; i++) {
-    const valid = !u8 || ((u8[validity + (i >>> 3)] >>> (i & 7)) & 1) === 1;
-    const c = valid ? remap[Number(src[i])] : 0;
-    if (wide) (out as BigInt64Array)[i] = BigInt(c); else (out as Int32Array)[i] = c;
   }
 }
 
