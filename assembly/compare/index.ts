@@ -152,10 +152,7 @@ import { lanes, at, word, tailWord, putWord } from '../util';
       if (cmpOne<T>(op, x, yi, zs)) w |= <u64>1 << <u64>i;
     }
     w &= tailWord(va, n) & tailWord(vb, n);
-    if (write) {
-      const dst = out + (<usize>blocks << 3);
-      for (let k = 0; k < (rem + 7) >>> 3; k++) store<u8>(dst + <usize>k, <u8>(w >>> (<u64>k << 3)));
-    }
+    if (write) putWord(out, blocks, w, false, n);
     count += <i32>popcnt(w);
   }
   if (!write && scalar && sizeof<T>() >= 4) {
