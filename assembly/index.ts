@@ -19,3 +19,4 @@ export { joinBuckets, joinProbe, joinValidity } from './join/index';
 export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash, groupRehash, groupAccumulate, denseAccumulate, denseTable, groupFinish } from './groupby/index';
 export { fusedSlots, fusedMaskSlots, fusedGroupSums } from './fused/index';
 export { csvScan, csvParse, csvRowCut } from './csv/index';
+export { pqSnappy, pqRle, pqGather, pqSpread, pqWiden, pqByteArrayPlain, pqByteArrayDict, pqSpreadOffsets, pqDefLevels, pqBits } from './parquet/index';
