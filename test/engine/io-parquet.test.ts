@@ -10,7 +10,7 @@ import { col, count, max, sum } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
 import type { Dataset } from '../../src/engine/dataset.js';
 import { ArenaOutOfMemory } from '../../src/errors.js';
-import { datasetRows, typedFailure, typesOf } from '../helpers/engine.js';
+import { datasetRows, typedFailure, typesOf, withEnv } from '../helpers/engine.js';
 
 const engine = await Engine.start({ memoryLimit: 512 << 20 });
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-pq-'));
@@ -72,13 +72,7 @@ test('Parquet row groups landed by the decoders (C data interface) equal the IPC
     }
   };
   const landed = await read();
-  process.env.AETHERFLOW_PARQUET_FFI = '0';
-  let viaIpc;
-  try {
-    viaIpc = await read();
-  } finally {
-    delete process.env.AETHERFLOW_PARQUET_FFI;
-  }
+  const viaIpc = await withEnv('AETHERFLOW_PARQUET_FFI', '0', read);
   assert.equal(landed.types, viaIpc.types);
   assert.is(landed.rows.length, 2500);
   assert.equal(landed.rows, viaIpc.rows);

@@ -34,3 +34,15 @@ export async function typedFailure(p: Promise<unknown>, what = ''): Promise<Aeth
   }
   throw new Error(`expected a typed error${what ? ' ' + what : ''}`);
 }
+
+/** Runs fn with process.env[name] = value (an A/B switch such as AETHERFLOW_PARQUET_KERNEL), restoring it after. */
+export async function withEnv<T>(name: string, value: string, fn: () => Promise<T>): Promise<T> {
+  const old = process.env[name];
+  process.env[name] = value;
+  try {
+    return await fn();
+  } finally {
+    if (old === undefined) delete process.env[name];
+    else process.env[name] = old;
+  }
+}

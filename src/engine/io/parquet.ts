@@ -22,11 +22,13 @@ import { RpcWorker } from './rpc-worker.js';
 import {
   Binary, Bool, DataType, DateDay, DateMillisecond, Decimal, Field, Float16, Float32, Float64, Int16, Int32, Int64, Int8,
   RecordBatch, Schema as ArrowSchema, Struct, Time, TimeUnit, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8, makeData,
-  tableFromIPC, tableToIPC, type Data, type Table,
+  tableFromIPC, tableToIPC, util as arrowUtil, type Data, type Table,
 } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
 import { AetherError, InvalidOptionError } from '../../errors.js';
+import { compileKernel } from '../../kernels/module.js';
 import { FileFormatError } from './ipc.js';
+import type { DecodePath, GroupPlan, Reply } from './parquet-protocol.js';
 
 export type ParquetInput = string | { readonly bytes: Uint8Array; readonly name: string };
 
@@ -46,158 +48,12 @@ const nameOf = (input: ParquetInput): string => (typeof input === 'string' ? inp
 
 // ---- decoder workers -----------------------------------------------------------------------------
 //
-// parquet-wasm's async reader (the one that reads a file by ranges instead of whole) drives its Rust
-// futures from queueMicrotask callbacks. A Rust panic on corrupt input is a wasm trap thrown inside
-// such a callback: an uncaught exception that would take the whole process down, with the read's
-// promise never settled. So decoding runs in worker threads: a trap kills only the worker (its
-// 'error' event fails the pending reads with FileFormatError) and the pool starts a fresh one. The
-// workers also decode row groups in parallel with the main thread importing the previous ones.
-//
-// Protocol (one request in, one reply out, matched by id):
-//   { op: 'open', id, file, path | bytes }  → { id, ok, rowGroups, rows, schema: IPC bytes }
-//   { op: 'read', id, file, group, ffi }    → { id, ok, ipc: IPC stream bytes (transferred) }
-//                                              or, with ffi, when every column is plain (below):
-//                                              { id, ok, plan: { rows, total, cols } } and the decoded
-//                                              group stays held in the worker until
-//   { op: 'copy', id, file, mem, at }       → { id, ok }: the held group's buffers copied straight
-//                                              out of parquet-wasm's memory into `mem` (the engine's
-//                                              shared Memory) at `at` + each buffer's 64-aligned
-//                                              offset in the plan, then freed
-//   { op: 'close', id, file }               → { id, ok } (frees a held group too)
-//   any failure                             → { id, ok: false, error }
-
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { openAsBlob } = require('node:fs');
-const files = new Map();
-const held = new Map(); // file → { ffi, copies } of a planned group waiting for its 'copy'
-const ready = import(workerData.pw);
-// Arrow C data interface (wasm32: pointers are 4 bytes, int64 fields 8-aligned):
-//   ArrowSchema { format@0, name@4, metadata@8, flags@16, n_children@24, children@32, dictionary@36, ... }
-//   ArrowArray  { length@0, null_count@8, offset@16, n_buffers@24, n_children@32, buffers@40, children@44, dictionary@48, ... }
-const WIDTH = { c: 1, C: 1, s: 2, S: 2, i: 4, I: 4, l: 8, L: 8, e: 2, f: 4, g: 8, tdD: 4, tdm: 8, tts: 4, ttm: 4, ttu: 8, ttn: 8 };
-function widthOf(fmt) {
-  if (fmt in WIDTH) return WIDTH[fmt];
-  if (/^ts[smun]:/.test(fmt)) return 8; // timestamps (int64)
-  if (fmt.startsWith('d:') && fmt.split(',').length === 2) return 16; // decimal128 (no bit width = 128)
-  return 0;
-}
-// A decoded row group as a copy list: each buffer at a 64-aligned offset of one block (the engine's
-// importer then borrows every buffer in place). null when a column is not plain — dictionary,
-// nested, view or large types, a sliced array — and the caller falls back to IPC for the group.
-function plan(pw, ffi) {
-  if (ffi.numArrays() !== 1) return null;
-  const buf = pw.wasmMemory().buffer;
-  const dv = new DataView(buf), u8 = new Uint8Array(buf);
-  const i64 = (p) => Number(dv.getBigInt64(p, true)), u32 = (p) => dv.getUint32(p, true);
-  const s = ffi.schemaAddr(), a = ffi.arrayAddr(0);
-  const n = i64(s + 24);
-  if (i64(a + 32) !== n || i64(a + 16) !== 0) return null;
-  const rows = i64(a);
-  const cols = [], copies = [];
-  let total = 0;
-  const place = (ptr, len) => {
-    const off = total;
-    total += Math.max(64, (len + 63) & ~63);
-    if (len > 0) copies.push(ptr, len, off);
-    return off;
-  };
-  for (let i = 0; i < n; i++) {
-    const cs = u32(u32(s + 32) + 4 * i), ca = u32(u32(a + 44) + 4 * i);
-    let end = u32(cs);
-    while (u8[end] !== 0) end++;
-    const fmt = String.fromCharCode(...u8.subarray(u32(cs), end));
-    if (u32(cs + 36) !== 0 || u32(ca + 48) !== 0 || i64(ca + 32) !== 0) return null;
-    const len = i64(ca), nulls = i64(ca + 8), nb = i64(ca + 24), bufs = u32(ca + 40);
-    if (i64(ca + 16) !== 0 || len !== rows) return null;
-    const b = (k) => u32(bufs + 4 * k);
-    const validity = nulls !== 0 && b(0) !== 0 ? place(b(0), (len + 7) >> 3) : -1;
-    let offsets = -1, bytes;
-    if (fmt === 'u' || fmt === 'z') {
-      if (nb !== 3 || dv.getInt32(b(1), true) !== 0) return null;
-      bytes = dv.getInt32(b(1) + 4 * len, true);
-      offsets = place(b(1), 4 * (len + 1));
-    } else if (fmt === 'b') {
-      if (nb !== 2) return null;
-      bytes = (len + 7) >> 3;
-    } else {
-      const w = widthOf(fmt);
-      if (w === 0 || nb !== 2) return null;
-      bytes = w * len;
-    }
-    const data = place(b(nb - 1), bytes);
-    cols.push({ fmt, nulls, validity, offsets, data, bytes });
-  }
-  return { plan: { rows, total, cols }, copies };
-}
-parentPort.on('message', async (m) => {
-  try {
-    const pw = await ready;
-    if (m.op === 'open') {
-      const blob = m.path !== undefined ? await openAsBlob(m.path) : new Blob([m.bytes]);
-      const f = await pw.ParquetFile.fromFile(blob);
-      files.set(m.file, f);
-      const md = f.metadata();
-      const fmd = md.fileMetadata();
-      const reply = { id: m.id, ok: true, rowGroups: md.numRowGroups(), rows: Number(fmd.numRows()), schema: f.schema().intoIPCStream() };
-      fmd.free();
-      md.free();
-      parentPort.postMessage(reply);
-    } else if (m.op === 'read') {
-      const t = await files.get(m.file).read({ rowGroups: [m.group], batchSize: 1 << 30 });
-      if (m.ffi) {
-        // toFFI exports arrow-rs' own buffers (reference counted, no copy): they stay alive until
-        // ffi.free(), after the Table itself is freed.
-        const ffi = t.toFFI();
-        let p = null;
-        try {
-          p = plan(pw, ffi);
-        } finally {
-          if (!p) ffi.free();
-        }
-        if (p) {
-          t.free();
-          held.get(m.file)?.ffi.free();
-          held.set(m.file, { ffi, copies: p.copies });
-          parentPort.postMessage({ id: m.id, ok: true, plan: p.plan });
-          return;
-        }
-        // Not plain (dictionary / view / nested columns): this group goes as IPC.
-      }
-      const ipc = t.intoIPCStream();
-      parentPort.postMessage({ id: m.id, ok: true, ipc }, [ipc.buffer]);
-    } else if (m.op === 'copy') {
-      const h = held.get(m.file);
-      held.delete(m.file);
-      if (!h) throw new Error('no decoded row group to copy');
-      try {
-        // Safe unchecked: plan() reserved align64(len) bytes for every copy inside [at, at + total),
-        // which the main thread allocated; a bogus source range only shortens the copy (subarray clamps).
-        const src = new Uint8Array(pw.wasmMemory().buffer), dst = new Uint8Array(m.mem.buffer);
-        const c = h.copies;
-        for (let k = 0; k < c.length; k += 3) dst.set(src.subarray(c[k], c[k] + c[k + 1]), m.at + c[k + 2]);
-      } finally {
-        h.ffi.free();
-      }
-      parentPort.postMessage({ id: m.id, ok: true });
-    } else if (m.op === 'close') {
-      const f = files.get(m.file);
-      files.delete(m.file);
-      held.get(m.file)?.ffi.free();
-      held.delete(m.file);
-      if (f) f.free();
-      parentPort.postMessage({ id: m.id, ok: true });
-    }
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, ok: false, error: String((e && e.message) || e) });
-  }
-});
-`;
-
-/** Where each buffer of a column lands, as byte offsets into the group's block (-1: none). */
-interface ColumnPlan { fmt: string; nulls: number; validity: number; offsets: number; data: number; bytes: number }
-interface GroupPlan { rows: number; total: number; cols: ColumnPlan[] }
-interface Reply { id: number; ok: boolean; error?: string; rowGroups?: number; rows?: number; schema?: Uint8Array; ipc?: Uint8Array; plan?: GroupPlan }
+// Decoding runs in worker threads (parquet-worker.ts; the protocol is drawn in parquet-protocol.ts):
+// our page kernels decode the groups they can (parquet-pages.ts), parquet-wasm the rest. Its async
+// reader drives Rust futures from queueMicrotask callbacks, so a Rust panic on corrupt input is an
+// uncaught exception; in a worker it kills only the worker (its 'error' event fails the pending reads
+// with FileFormatError) and the pool starts a fresh one. The workers also decode row groups in
+// parallel with the main thread importing the previous ones.
 
 /** A decoder died mid-request (a wasm trap in parquet-wasm): the request's input is corrupt. */
 class DecoderCrash extends Error {}
@@ -206,7 +62,23 @@ class DecoderWorker {
   readonly #rpc: RpcWorker<Reply>;
 
   constructor() {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pw: import.meta.resolve('parquet-wasm') } });
+    // The kernel module goes to the worker compiled (a Module is shareable); without one the worker
+    // decodes everything with parquet-wasm.
+    let module: WebAssembly.Module | undefined;
+    try {
+      module = compileKernel();
+    } catch {
+      module = undefined;
+    }
+    let worker: Worker;
+    if (import.meta.url.endsWith('.ts')) {
+      // Under a TypeScript loader (tests), the worker boots through tsx's register hook first, as
+      // csv.ts does; built, it is parquet-worker.js.
+      const api = import.meta.resolve('tsx/esm/api');
+      const entry = new URL('./parquet-worker.ts', import.meta.url).href;
+      const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+      worker = new Worker(boot, { eval: true, execArgv: [], workerData: { module } });
+    } else worker = new Worker(new URL('./parquet-worker.js', import.meta.url), { workerData: { module } });
     this.#rpc = new RpcWorker<Reply>(worker, (why) => new DecoderCrash(why), {
       error: (msg) => `decoder crashed: ${msg}`,
       exit: (code) => `decoder exited (code ${code})`,
@@ -239,6 +111,8 @@ export class ParquetSource {
   readonly rows: number;
   readonly #input: { path?: string; bytes?: Uint8Array };
   readonly #schemaIpc: Uint8Array;
+  /** The decoders' answer at 'open': the Arrow formats our kernel path would produce, or why not. */
+  readonly #kernelInfo: Reply['kernel'];
   /** The file id in each worker it was opened in (a replaced worker is not in here: reopen). */
   readonly #opened = new Map<DecoderWorker, number>();
 
@@ -248,6 +122,7 @@ export class ParquetSource {
     this.rowGroups = reply.rowGroups!;
     this.rows = reply.rows!;
     this.#schemaIpc = reply.schema!;
+    this.#kernelInfo = reply.kernel;
     this.#opened.set(w, file);
   }
 
@@ -296,6 +171,30 @@ export class ParquetSource {
     return new ArrowSchema(arrow.fields.map((f) => (DataType.isDecimal(f.type) ? new Field(f.name, new Float64(), f.nullable) : f)), arrow.metadata);
   }
 
+  #kernelWhy: string | null | undefined;
+  /**
+   * Why this file's groups cannot take our kernel path, or null when they can: the decoder's formats
+   * must equal, column by column, the Arrow types arrow-rs chose (the schema 'open' returned) — so
+   * both paths give the same table types, whichever decodes a group.
+   */
+  #kernelCheck(): string | null {
+    if (this.#kernelWhy !== undefined) return this.#kernelWhy;
+    const info = this.#kernelInfo;
+    let why: string | null = null;
+    if (!info) why = 'no kernel formats from the decoder';
+    else if ('unsupported' in info) why = info.unsupported;
+    else {
+      const fields = this.#arrowSchema().fields;
+      if (fields.length !== info.formats.length) why = `${info.formats.length} columns in the footer, ${fields.length} in the Arrow schema`;
+      for (let i = 0; why === null && i < fields.length; i++) {
+        const t = typeOfFormat(info.formats[i]);
+        if (t && sameDecodedType(fields[i].type, t)) continue;
+        why = `column '${fields[i].name}': arrow-rs reads ${fields[i].type}, our kernels would give ${t ?? info.formats[i]}`;
+      }
+    }
+    return (this.#kernelWhy = why);
+  }
+
   async #read(g: number, ffi = false): Promise<{ r: Reply; w: DecoderWorker; file: number }> {
     const w = decoder(g);
     let file = this.#opened.get(w);
@@ -304,7 +203,11 @@ export class ParquetSource {
       this.#opened.set(w, file);
       await ParquetSource.#call(this.name, w, { op: 'open', file, ...this.#input }, 'not a readable Parquet file', g);
     }
-    return { r: await ParquetSource.#call(this.name, w, { op: 'read', file, group: g, ffi }, 'corrupt row group', g), w, file };
+    // AETHERFLOW_PARQUET_KERNEL=0 leaves every group to parquet-wasm (the A/B and the tests' cross-check).
+    const why = !ffi ? 'IPC read' : process.env.AETHERFLOW_PARQUET_KERNEL === '0' ? 'AETHERFLOW_PARQUET_KERNEL=0' : this.#kernelCheck();
+    const r = await ParquetSource.#call(this.name, w, { op: 'read', file, group: g, ffi, kernel: why === null }, 'corrupt row group', g);
+    count(r, why ?? undefined);
+    return { r, w, file };
   }
 
   /**
@@ -434,6 +337,28 @@ export class ParquetSource {
   }
 }
 
+// ---- which path decoded each group (tests and debugging) ------------------------------------------
+
+const paths: Record<DecodePath, number> = { kernel: 0, ffi: 0, ipc: 0 };
+const fallbacks: string[] = [];
+
+function count(r: Reply, why: string | undefined): void {
+  if (r.path) paths[r.path]++;
+  const reason = r.fallback ?? why;
+  if (r.path !== 'kernel' && reason !== undefined) {
+    fallbacks.push(reason);
+    if (fallbacks.length > 16) fallbacks.shift();
+  }
+}
+
+/**
+ * How many row groups each path decoded in this process (kernel: our page kernels; ffi / ipc:
+ * parquet-wasm), and why the latest groups not decoded by our kernels were not, newest last.
+ */
+export function parquetDecodeStats(): { kernel: number; ffi: number; ipc: number; fallbacks: string[] } {
+  return { ...paths, fallbacks: [...fallbacks] };
+}
+
 const FORMATS: Record<string, () => DataType> = {
   b: () => new Bool(), c: () => new Int8(), C: () => new Uint8(), s: () => new Int16(), S: () => new Uint16(),
   i: () => new Int32(), I: () => new Uint32(), l: () => new Int64(), L: () => new Uint64(),
@@ -452,6 +377,19 @@ function typeOfFormat(fmt: string): DataType | undefined {
   const dec = /^d:(\d+),(\d+)$/.exec(fmt);
   if (dec) return new Decimal(Number(dec[2]), Number(dec[1]), 128);
   return undefined;
+}
+
+/**
+ * Whether arrow-rs (in parquet-wasm) decodes a column of `schema` type as `ours`. The same type, but
+ * for one known difference: a view type in the file's schema (Polars writes an ARROW:schema hint
+ * with Utf8View / BinaryView) is still decoded as Utf8 / Binary by parquet-wasm 0.8 — its C data
+ * export says 'u' / 'z' (the FFI plan takes those groups; test/engine/io-parquet-kernel.test.ts reads
+ * a Polars file both ways).
+ */
+function sameDecodedType(schema: DataType, ours: DataType): boolean {
+  if (DataType.isUtf8View(schema)) return DataType.isUtf8(ours);
+  if (DataType.isBinaryView(schema)) return DataType.isBinary(ours);
+  return arrowUtil.compareTypes(schema, ours);
 }
 
 /** parquet-wasm reports problems as strings or Errors: all become FileFormatError. */

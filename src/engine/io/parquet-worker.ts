@@ -1,0 +1,300 @@
+/**
+ * A Parquet decoder worker (parquet.ts keeps a pool of ≤ 2). The protocol is drawn in
+ * parquet-protocol.ts. A row group is decoded one of two ways:
+ *
+ * - our kernel path (parquet-pages.ts): when the main thread vouched for the file's types and the
+ *   group's codecs / encodings are ours, its column chunks are read (fs.readSync) straight into a
+ *   kernel memory private to this worker — a shared WebAssembly.Memory with our kernel module
+ *   instantiated over it — and decoded there by the pq* kernels into the plan's block layout;
+ * - parquet-wasm (arrow-rs in wasm): for everything else. Its async reader drives Rust futures from
+ *   queueMicrotask callbacks, so a panic on corrupt input is an uncaught exception: it kills this
+ *   worker (parquet.ts fails the pending reads with FileFormatError and starts a new one) instead of
+ *   the process. The decoded group is exported through the Arrow C data interface (`toFFI`, arrow-rs'
+ *   own buffers, no copy) and copied from there when every column is plain, else sent as IPC.
+ *
+ * Either way a planned group stays held here until the main thread's 'copy' (into the block it
+ * allocated in the batch's scope), so a worker holds at most one group per open file.
+ */
+import { closeSync, fstatSync, openAsBlob, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { parquetMetadata, type FileMetaData } from 'hyparquet';
+import * as pw from 'parquet-wasm';
+import { instantiateKernel } from '../../kernels/module.js';
+import type { ParquetKernel } from './parquet-kernel.js';
+import { KERNEL_EXPORTS, KernelMemory, decodeGroup, kernelColumns, type KernelColumn, type ReadAt } from './parquet-pages.js';
+import type { ColumnPlan, GroupPlan, Reply } from './parquet-protocol.js';
+
+interface OpenFile {
+  pf: pw.ParquetFile;
+  size: number;
+  /** Reads file bytes for the kernel path (undefined with `why`: the path is off for this file). */
+  read?: ReadAt;
+  fd?: number;
+  md?: FileMetaData;
+  cols?: KernelColumn[];
+  why?: string;
+}
+
+type Held = { kind: 'ffi'; ffi: pw.FFIStream; copies: number[] } | { kind: 'kernel'; at: number; total: number };
+
+const files = new Map<number, OpenFile>();
+const held = new Map<number, Held>();
+
+// ---- the kernel path ---------------------------------------------------------------------------
+
+interface Kernel {
+  k: ParquetKernel;
+  mem: KernelMemory;
+  /** First 64-aligned address above the kernel's static data. */
+  heap: number;
+}
+
+/** undefined: not made yet; null: the kernel module lacks the pq* exports (or none was sent). */
+let kernel: Kernel | null | undefined;
+/** Drops an idle kernel memory (it keeps the size of the largest group decoded, ~200 MB at SF 1). */
+let idleTimer: NodeJS.Timeout | undefined;
+const IDLE_MS = 5000;
+
+function kernelOf(): Kernel | null {
+  if (kernel !== undefined) return kernel;
+  const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
+  if (!module) return (kernel = null);
+  // Private to this worker: nothing else runs in it, so a bump allocator reset per group is enough.
+  // Maximum 4 GiB (the module's declared maximum); pages are committed only as it grows.
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
+  const k = instantiateKernel(module, memory) as unknown as ParquetKernel & { heapBase(): number };
+  if (!KERNEL_EXPORTS.every((name) => typeof k[name] === 'function')) return (kernel = null);
+  return (kernel = { k, mem: new KernelMemory(memory), heap: Math.ceil(k.heapBase() / 64) * 64 });
+}
+
+/** Decodes group `g` of `file` with our kernels into a held block; the reason when it does not. */
+function kernelRead(f: OpenFile, file: number, g: number): { plan: GroupPlan } | string {
+  const kr = kernelOf();
+  if (!kr) return 'the parquet kernels are not in the kernel module';
+  if (!f.cols || !f.md || !f.read) return f.why ?? 'no footer';
+  const rg = f.md.row_groups[g];
+  if (!rg) throw new Error(`no row group ${g} (the file has ${f.md.row_groups.length})`);
+  // Above every other file's held group (a scan of another file may be waiting for its copy).
+  let base = kr.heap;
+  for (const [other, h] of held) if (other !== file && h.kind === 'kernel') base = Math.max(base, Math.ceil((h.at + h.total) / 64) * 64);
+  dropHeld(file);
+  const r = decodeGroup({ k: kr.k, mem: kr.mem, cols: f.cols, fileSize: f.size, read: f.read }, rg, base);
+  if ('unsupported' in r) return r.unsupported;
+  held.set(file, { kind: 'kernel', at: r.at, total: r.plan.total });
+  return { plan: r.plan };
+}
+
+/** The footer through hyparquet, and the columns as our kernels would decode them. */
+function footer(f: OpenFile, tail: (len: number) => ArrayBuffer): void {
+  try {
+    if (f.size < 12) throw new Error(`${f.size} bytes`);
+    const len = new DataView(tail(8)).getUint32(0, true);
+    if (len + 8 > f.size - 4) throw new Error(`footer length ${len}`);
+    f.md = parquetMetadata(tail(len + 8));
+    const cols = kernelColumns(f.md);
+    if (typeof cols === 'string') f.why = cols;
+    else f.cols = cols;
+  } catch (e) {
+    f.why = `footer: ${(e as Error).message}`;
+  }
+}
+
+function openFile(m: { path?: string; bytes?: Uint8Array }, pf: pw.ParquetFile): OpenFile {
+  if (m.bytes !== undefined) {
+    const bytes = m.bytes;
+    const f: OpenFile = { pf, size: bytes.byteLength };
+    f.read = (dst, pos) => {
+      if (pos + dst.byteLength > bytes.byteLength) throw new Error('past the end of the input');
+      dst.set(bytes.subarray(pos, pos + dst.byteLength));
+    };
+    footer(f, (len) => bytes.slice(bytes.byteLength - len).buffer);
+    return f;
+  }
+  const fd = openSync(m.path!, 'r');
+  const f: OpenFile = { pf, size: fstatSync(fd).size, fd };
+  f.read = (dst, pos) => {
+    for (let o = 0; o < dst.byteLength; ) {
+      const n = readSync(fd, dst, o, dst.byteLength - o, pos + o);
+      if (n === 0) throw new Error('unexpected end of file');
+      o += n;
+    }
+  };
+  footer(f, (len) => {
+    const b = new Uint8Array(len);
+    f.read!(b, f.size - len);
+    return b.buffer;
+  });
+  return f;
+}
+
+// ---- parquet-wasm's buffers (Arrow C data interface) --------------------------------------------
+
+// wasm32 layout (pointers are 4 bytes, int64 fields 8-aligned):
+//   ArrowSchema { format@0, name@4, metadata@8, flags@16, n_children@24, children@32, dictionary@36, ... }
+//   ArrowArray  { length@0, null_count@8, offset@16, n_buffers@24, n_children@32, buffers@40, children@44, dictionary@48, ... }
+const WIDTH: Record<string, number> = { c: 1, C: 1, s: 2, S: 2, i: 4, I: 4, l: 8, L: 8, e: 2, f: 4, g: 8, tdD: 4, tdm: 8, tts: 4, ttm: 4, ttu: 8, ttn: 8 };
+function widthOf(fmt: string): number {
+  if (fmt in WIDTH) return WIDTH[fmt];
+  if (/^ts[smun]:/.test(fmt)) return 8; // timestamps (int64)
+  if (fmt.startsWith('d:') && fmt.split(',').length === 2) return 16; // decimal128 (no bit width = 128)
+  return 0;
+}
+
+/**
+ * A decoded row group as a copy list: each buffer at a 64-aligned offset of one block (the engine's
+ * importer then borrows every buffer in place). null when a column is not plain — dictionary,
+ * nested, view or large types, a sliced array — and the caller falls back to IPC for the group.
+ */
+function ffiPlan(ffi: pw.FFIStream): { plan: GroupPlan; copies: number[] } | null {
+  if (ffi.numArrays() !== 1) return null;
+  const buf = pw.wasmMemory().buffer;
+  const dv = new DataView(buf), u8 = new Uint8Array(buf);
+  const i64 = (p: number) => Number(dv.getBigInt64(p, true)), u32 = (p: number) => dv.getUint32(p, true);
+  const s = ffi.schemaAddr(), a = ffi.arrayAddr(0);
+  const n = i64(s + 24);
+  if (i64(a + 32) !== n || i64(a + 16) !== 0) return null;
+  const rows = i64(a);
+  const cols: ColumnPlan[] = [], copies: number[] = [];
+  let total = 0;
+  const place = (ptr: number, len: number) => {
+    const off = total;
+    total += Math.max(64, (len + 63) & ~63);
+    if (len > 0) copies.push(ptr, len, off);
+    return off;
+  };
+  for (let i = 0; i < n; i++) {
+    const cs = u32(u32(s + 32) + 4 * i), ca = u32(u32(a + 44) + 4 * i);
+    let end = u32(cs);
+    while (u8[end] !== 0) end++;
+    const fmt = String.fromCharCode(...u8.subarray(u32(cs), end));
+    if (u32(cs + 36) !== 0 || u32(ca + 48) !== 0 || i64(ca + 32) !== 0) return null;
+    const len = i64(ca), nulls = i64(ca + 8), nb = i64(ca + 24), bufs = u32(ca + 40);
+    if (i64(ca + 16) !== 0 || len !== rows) return null;
+    const b = (k: number) => u32(bufs + 4 * k);
+    const validity = nulls !== 0 && b(0) !== 0 ? place(b(0), (len + 7) >> 3) : -1;
+    let offsets = -1, bytes: number;
+    if (fmt === 'u' || fmt === 'z') {
+      if (nb !== 3 || dv.getInt32(b(1), true) !== 0) return null;
+      bytes = dv.getInt32(b(1) + 4 * len, true);
+      offsets = place(b(1), 4 * (len + 1));
+    } else if (fmt === 'b') {
+      if (nb !== 2) return null;
+      bytes = (len + 7) >> 3;
+    } else {
+      const w = widthOf(fmt);
+      if (w === 0 || nb !== 2) return null;
+      bytes = w * len;
+    }
+    const data = place(b(nb - 1), bytes);
+    cols.push({ fmt, nulls, validity, offsets, data, bytes });
+  }
+  return { plan: { rows, total, cols }, copies };
+}
+
+function dropHeld(file: number): void {
+  const h = held.get(file);
+  held.delete(file);
+  if (h?.kind === 'ffi') h.ffi.free();
+}
+
+// ---- requests ----------------------------------------------------------------------------------
+
+type Request =
+  | { op: 'open'; id: number; file: number; path?: string; bytes?: Uint8Array }
+  | { op: 'read'; id: number; file: number; group: number; ffi: boolean; kernel: boolean }
+  | { op: 'copy'; id: number; file: number; mem: WebAssembly.Memory; at: number }
+  | { op: 'close'; id: number; file: number };
+
+async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?: ArrayBuffer[] }> {
+  if (m.op === 'open') {
+    clearTimeout(idleTimer);
+    const blob = m.path !== undefined ? await openAsBlob(m.path) : new Blob([m.bytes!]);
+    const pf = await pw.ParquetFile.fromFile(blob);
+    const f = openFile(m, pf);
+    files.set(m.file, f);
+    const md = pf.metadata();
+    const fmd = md.fileMetadata();
+    const kernel = f.cols ? { formats: f.cols.map((c) => c.fmt) } : { unsupported: f.why ?? 'no footer' };
+    const reply = { ok: true, rowGroups: md.numRowGroups(), rows: Number(fmd.numRows()), schema: pf.schema().intoIPCStream(), kernel };
+    fmd.free();
+    md.free();
+    return { reply };
+  }
+  if (m.op === 'read') {
+    const f = files.get(m.file);
+    if (!f) throw new Error('file not open');
+    let fallback: string | undefined;
+    if (m.kernel) {
+      const r = kernelRead(f, m.file, m.group);
+      if (typeof r !== 'string') return { reply: { ok: true, plan: r.plan, path: 'kernel' } };
+      fallback = r;
+    }
+    const t = await f.pf.read({ rowGroups: [m.group], batchSize: 1 << 30 });
+    if (m.ffi) {
+      // toFFI exports arrow-rs' own buffers (reference counted, no copy): they stay alive until
+      // ffi.free(), after the Table itself is freed.
+      const ffi = t.toFFI();
+      let p: ReturnType<typeof ffiPlan> = null;
+      try {
+        p = ffiPlan(ffi);
+      } finally {
+        if (!p) ffi.free();
+      }
+      if (p) {
+        t.free();
+        dropHeld(m.file);
+        held.set(m.file, { kind: 'ffi', ffi, copies: p.copies });
+        return { reply: { ok: true, plan: p.plan, path: 'ffi', fallback } };
+      }
+      // Not plain (dictionary / view / nested columns): this group goes as IPC.
+    }
+    const ipc = t.intoIPCStream();
+    return { reply: { ok: true, ipc, path: 'ipc', fallback }, transfer: [ipc.buffer as ArrayBuffer] };
+  }
+  if (m.op === 'copy') {
+    const h = held.get(m.file);
+    held.delete(m.file);
+    if (!h) throw new Error('no decoded row group to copy');
+    const dst = new Uint8Array(m.mem.buffer);
+    if (h.kind === 'kernel') {
+      // Safe unchecked: the main thread allocated plan.total bytes at `at`; the block is contiguous.
+      dst.set(new Uint8Array(kernel!.mem.memory.buffer, h.at, h.total), m.at);
+    } else {
+      try {
+        // Safe unchecked: ffiPlan reserved align64(len) bytes for every copy inside [at, at + total),
+        // which the main thread allocated; a bogus source range only shortens the copy (subarray clamps).
+        const src = new Uint8Array(pw.wasmMemory().buffer);
+        const c = h.copies;
+        for (let k = 0; k < c.length; k += 3) dst.set(src.subarray(c[k], c[k] + c[k + 1]), m.at + c[k + 2]);
+      } finally {
+        h.ffi.free();
+      }
+    }
+    return { reply: { ok: true } };
+  }
+  // close
+  const f = files.get(m.file);
+  files.delete(m.file);
+  dropHeld(m.file);
+  if (f) {
+    f.pf.free();
+    if (f.fd !== undefined) closeSync(f.fd);
+  }
+  if (files.size === 0 && kernel) {
+    // A load is usually followed by more (a scan per query, a benchmark): keep the grown memory
+    // warm for a few seconds (growing it again costs page faults), then let it go.
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (files.size === 0) kernel = undefined;
+    }, IDLE_MS);
+    idleTimer.unref();
+  }
+  return { reply: { ok: true } };
+}
+
+parentPort!.on('message', (m: Request) => {
+  handle(m).then(
+    ({ reply, transfer }) => parentPort!.postMessage({ id: m.id, ...reply }, transfer),
+    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: String((e as Error)?.message ?? e) }),
+  );
+});

@@ -1,0 +1,308 @@
+/**
+ * Our Parquet page path (parquet-pages.ts: pages decoded by the pq* kernels in the decoder workers)
+ * against parquet-wasm (arrow-rs) on the same files: same types, same values, same nulls. The files
+ * come from four writers — DuckDB, arrow-rs (parquet-wasm's writer, which the engine's own write
+ * uses), hyparquet-writer and Polars — chosen to cover every page shape the path takes, and the
+ * shapes it must leave to parquet-wasm. parquetDecodeStats() proves which path decoded each group.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Field, Float64, Int32, Int64, Schema, Table, Utf8, Bool, vectorFromArray, makeData, RecordBatch, Struct, tableToIPC } from 'apache-arrow';
+import { parquetMetadata } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
+import { ByteWriter, ParquetWriter, parquetWriteBuffer, schemaFromColumnData } from 'hyparquet-writer';
+import pl from 'nodejs-polars';
+import * as pw from 'parquet-wasm';
+import { Engine } from '../../src/engine/engine.js';
+import { col, count, sum } from '../../src/engine/expr.js';
+import { FileFormatError } from '../../src/engine/io/ipc.js';
+import { parquetDecodeStats } from '../../src/engine/io/parquet.js';
+import { datasetRows, typedFailure, typesOf, withEnv } from '../helpers/engine.js';
+import { rng } from '../helpers/rng.js';
+
+const engine = await Engine.start({ memoryLimit: 512 << 20 });
+const dir = mkdtempSync(join(tmpdir(), 'aetherflow-pqk-'));
+const duck = await (await DuckDBInstance.create(':memory:')).connect();
+
+type Input = string | Uint8Array;
+const open = (p: Input): ReturnType<typeof engine.read> => (typeof p === 'string' ? engine.read(p) : engine.read(p, { format: 'parquet', name: 'bytes.parquet' }));
+
+/** Types and rows of a file, read once by each path; the kernel / parquet-wasm group counts of the first read. */
+async function bothWays(p: Input) {
+  const read = async () => {
+    const ds = await open(p);
+    try {
+      return { types: typesOf(ds), rows: await datasetRows(engine, ds) };
+    } finally {
+      ds.release();
+    }
+  };
+  const before = parquetDecodeStats();
+  const ours = await read();
+  const after = parquetDecodeStats();
+  const theirs = await withEnv('AETHERFLOW_PARQUET_KERNEL', '0', read);
+  const wasm = after.ffi + after.ipc - before.ffi - before.ipc;
+  return { ours, theirs, kernel: after.kernel - before.kernel, wasm, why: after.fallbacks.slice(after.fallbacks.length - Math.min(wasm, 16)) };
+}
+
+/** Reads p both ways and checks they agree; returns the group counts. */
+async function same(p: Input, what: string) {
+  const r = await bothWays(p);
+  assert.equal(r.ours.types, r.theirs.types, `${what}: types`);
+  assert.is(r.ours.rows.length, r.theirs.rows.length, `${what}: rows`);
+  for (let i = 0; i < r.ours.rows.length; i++) assert.equal(r.ours.rows[i], r.theirs.rows[i], `${what}: row ${i}`);
+  return r;
+}
+
+interface PageAt { type: string; encoding: string; header: number; data: number; end: number }
+
+/**
+ * Every page of every column chunk of a file, as hyparquet reads its headers: what it holds, where
+ * its header and payload are — to check a test file has the shape it is meant to have, and to aim
+ * mutations at pages.
+ */
+function pagesOf(bytes: Uint8Array): PageAt[][] {
+  const md = parquetMetadata(bytes.slice().buffer);
+  const out: PageAt[][] = [];
+  for (const rg of md.row_groups) {
+    for (const c of rg.columns) {
+      const m = c.meta_data!;
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = start + Number(m.total_compressed_size);
+      const reader = { view: new DataView(bytes.buffer, bytes.byteOffset), offset: start };
+      const pages: PageAt[] = [];
+      while (reader.offset < end) {
+        const header = reader.offset;
+        const h = parquetHeader(reader);
+        const d = h.data_page_header ?? h.data_page_header_v2 ?? h.dictionary_page_header!;
+        pages.push({ type: h.type, encoding: d.encoding, header, data: reader.offset, end: reader.offset + h.compressed_page_size });
+        reader.offset += h.compressed_page_size;
+      }
+      out.push(pages);
+    }
+  }
+  return out;
+}
+
+const SUPPORTED = `CASE WHEN i % 5 = 0 THEN NULL ELSE i % 3 = 0 END AS b, i::INTEGER AS i32, (i * 7)::UINTEGER AS u32,
+  CASE WHEN i % 11 = 0 THEN NULL ELSE i * 1000000007 END::BIGINT AS i64, (i * 3)::UBIGINT AS u64, (i / 3)::FLOAT AS f32,
+  CASE WHEN i % 7 = 0 THEN NULL WHEN i % 97 = 1 THEN 'nan'::DOUBLE ELSE i / 4 END::DOUBLE AS f64,
+  DATE '2000-01-01' + (i % 400)::INTEGER AS d, TIMESTAMP '2020-01-01' + to_seconds(i * 37) AS ts,
+  (TIMESTAMP '2020-01-01' + to_seconds(i))::TIMESTAMP_MS AS tsms, (TIMESTAMP '1970-01-01' + to_seconds(i))::TIMESTAMP_NS AS tsns,
+  (TIMESTAMP '2020-01-01' + to_seconds(i))::TIMESTAMPTZ AS tstz, (i * 1.25 - 100)::DECIMAL(9, 2) AS dec9,
+  CASE WHEN i % 13 = 0 THEN NULL ELSE (i * -7.125)::DECIMAL(18, 3) END AS dec18,
+  CASE WHEN i % 6 = 0 THEN NULL WHEN i % 6 = 1 THEN '' ELSE ['A', 'N', 'R', 'été'][1 + i % 4] END AS flag,
+  CASE WHEN i % 9 = 0 THEN NULL ELSE repeat('x', i % 40) || i END AS s, ['a','b'][1 + i % 2]::ENUM('a', 'b') AS e,
+  NULL::INTEGER AS nothing, NULL::VARCHAR AS no_s`;
+
+test('DuckDB: every supported type with nulls, dictionary and plain pages, several row groups — kernel path = parquet-wasm', async () => {
+  const p = join(dir, 'duck.parquet');
+  await duck.run(`COPY (SELECT ${SUPPORTED} FROM range(5000) t(i)) TO '${p}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+  const shapes = pagesOf(readFileSync(p)).flat();
+  assert.ok(shapes.some((s) => s.type === 'DICTIONARY_PAGE') && shapes.some((s) => s.type === 'DATA_PAGE' && s.encoding === 'PLAIN'));
+  const r = await same(p, 'duckdb');
+  assert.is(r.kernel, 3, `groups by our kernels (fallbacks: ${r.why})`);
+  assert.is(r.wasm, 0);
+  // A few values against what DuckDB wrote, so "equal" is not "equally wrong".
+  const row = r.ours.rows[1234];
+  assert.is(row.i64, 1234n * 1000000007n);
+  assert.is(row.flag, 'R');
+  assert.is(row.s, 'x'.repeat(1234 % 40) + '1234');
+  assert.is(row.dec18, -8792.25);
+  assert.is(r.ours.rows[5].b, null);
+  assert.ok(Number.isNaN(r.ours.rows[1].f64 as number));
+});
+
+test('DuckDB: uncompressed chunks, bytes input, a scan and an empty result', async () => {
+  const p = join(dir, 'duck-raw.parquet');
+  await duck.run(`COPY (SELECT ${SUPPORTED} FROM range(3000) t(i)) TO '${p}' (FORMAT parquet, ROW_GROUP_SIZE 2048, COMPRESSION uncompressed)`);
+  assert.is((await same(p, 'uncompressed')).kernel, 2);
+  assert.is((await same(new Uint8Array(readFileSync(p)), 'bytes')).kernel, 2);
+  // engine.scan streams the same groups through a query.
+  const before = parquetDecodeStats().kernel;
+  const scan = await engine.scan(p);
+  const out = await engine.query(scan).filter(col('b')).agg({ n: count(), s: sum('i64') }).collect();
+  const want = (await duck.runAndReadAll(`SELECT count(*)::INTEGER n, sum(i64)::VARCHAR s FROM '${p}' WHERE b`)).getRowObjects()[0];
+  assert.equal([Number(out.get(0)!.toJSON().n), String(out.get(0)!.toJSON().s)], [want.n, want.s]);
+  engine.release(out);
+  assert.is(parquetDecodeStats().kernel - before, 2);
+  const none = join(dir, 'duck-none.parquet');
+  await duck.run(`COPY (SELECT ${SUPPORTED} FROM range(3000) t(i) WHERE i < 0) TO '${none}' (FORMAT parquet)`);
+  const r = await same(none, 'no rows');
+  assert.is(r.ours.rows.length, 0);
+});
+
+/** An apache-arrow table → Parquet bytes through arrow-rs' writer (parquet-wasm), with its page knobs. */
+function arrowRsWrite(t: Table, version: pw.WriterVersion, compression: pw.Compression): Uint8Array {
+  const props = new pw.WriterPropertiesBuilder().setCompression(compression).setWriterVersion(version)
+    .setDataPageSizeLimit(2048).setDictionaryPageSizeLimit(4096).setWriteBatchSize(256).setMaxRowGroupSize(8000).build();
+  return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(t, 'stream')), props);
+}
+
+/** n rows: a REQUIRED int64, optional int32 / utf8 / float64, a REQUIRED bool; `s` outgrows its dictionary half-way. */
+function arrowTable(n: number, cols = ['id', 'k', 's', 'f', 'b']): Table {
+  const all = {
+    id: [new Int64(), false, Array.from({ length: n }, (_, i) => BigInt(i * 3))],
+    k: [new Int32(), true, Array.from({ length: n }, (_, i) => (i % 17 === 0 ? null : i % 50))],
+    s: [new Utf8(), true, Array.from({ length: n }, (_, i) => (i % 13 === 0 ? null : i < n / 2 ? `cat${i % 20}` : `unique-${i}-${'y'.repeat(i % 30)}`))],
+    f: [new Float64(), true, Array.from({ length: n }, (_, i) => (i % 10 === 0 ? null : i / 8))],
+    b: [new Bool(), false, Array.from({ length: n }, (_, i) => i % 3 === 0)],
+  } as const;
+  const fields = cols.map((c) => new Field(c, all[c as keyof typeof all][0], all[c as keyof typeof all][1]));
+  const children = cols.map((c) => vectorFromArray(all[c as keyof typeof all][2] as unknown[], all[c as keyof typeof all][0]).data[0]);
+  return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children }))]);
+}
+
+test('arrow-rs writer: several pages per chunk, a dictionary that falls back to plain mid-chunk, REQUIRED columns, snappy and uncompressed', async () => {
+  for (const [compression, name] of [[pw.Compression.SNAPPY, 'snappy'], [pw.Compression.UNCOMPRESSED, 'uncompressed']] as const) {
+    const bytes = arrowRsWrite(arrowTable(20000), pw.WriterVersion.V1, compression);
+    const chunks = pagesOf(bytes);
+    // The shapes this test is about, as the file really has them.
+    assert.ok(chunks.some((c) => c.length > 10), 'many pages in a chunk');
+    assert.ok(chunks.some((c) => c[0].type === 'DICTIONARY_PAGE' && c.some((p) => p.encoding === 'RLE_DICTIONARY') && c.some((p) => p.encoding === 'PLAIN')), 'dictionary → plain');
+    const p = join(dir, `arrow-rs-v1-${name}.parquet`);
+    writeFileSync(p, bytes);
+    const r = await same(p, `arrow-rs v1 ${name}`);
+    assert.is(r.kernel, 3, `groups by our kernels (fallbacks: ${r.why})`);
+  }
+});
+
+test('data page v2 (arrow-rs and hyparquet-writer: RLE booleans, REQUIRED columns); delta encodings fall back to parquet-wasm', async () => {
+  // arrow-rs v2 with dictionaries that never overflow: every page RLE_DICTIONARY / PLAIN / RLE (bool).
+  const v2 = arrowRsWrite(arrowTable(9000, ['k', 'f', 'b']), pw.WriterVersion.V2, pw.Compression.SNAPPY);
+  assert.ok(pagesOf(v2).flat().every((p) => p.type !== 'DATA_PAGE'));
+  assert.is((await same(v2, 'arrow-rs v2')).kernel, 2);
+  // arrow-rs v2 when a dictionary overflows: DELTA_BINARY_PACKED / DELTA_BYTE_ARRAY pages → parquet-wasm.
+  const delta = arrowRsWrite(arrowTable(9000), pw.WriterVersion.V2, pw.Compression.SNAPPY);
+  const r = await same(delta, 'arrow-rs v2 delta');
+  assert.is(r.kernel, 0);
+  assert.is(r.wasm, 2);
+  assert.match(r.why.join(), /DELTA_B/);
+
+  const n = 3000;
+  const columnData = [
+    { name: 'i', data: Int32Array.from({ length: n }, (_, i) => i * 3), type: 'INT32' as const, nullable: false },
+    { name: 'j', data: Array.from({ length: n }, (_, i) => (i % 7 ? BigInt(i % 40) : null)), type: 'INT64' as const },
+    { name: 'b', data: Array.from({ length: n }, (_, i) => (i % 9 ? i % 3 === 0 : null)), type: 'BOOLEAN' as const },
+    { name: 'bb', data: Array.from({ length: n }, (_, i) => i % 3 === 0 || i % 7 === 0), type: 'BOOLEAN' as const, nullable: false },
+    { name: 's', data: Array.from({ length: n }, (_, i) => (i % 5 ? `s${i % 100}` : null)), type: 'STRING' as const },
+    { name: 'd', data: Float64Array.from({ length: n }, (_, i) => i / 7), type: 'DOUBLE' as const },
+  ];
+  const hyp = new Uint8Array(parquetWriteBuffer({ columnData, pageSize: 1000, rowGroupSize: 1200 }));
+  const shapes = pagesOf(hyp);
+  assert.ok(shapes.flat().some((p) => p.type === 'DATA_PAGE_V2' && p.encoding === 'RLE') && shapes.some((c) => c.length > 4));
+  assert.is((await same(hyp, 'hyparquet-writer v2')).kernel, 3);
+  const raw = new Uint8Array(parquetWriteBuffer({ columnData, pageSize: 1000, rowGroupSize: 1200, codec: 'UNCOMPRESSED' }));
+  assert.is((await same(raw, 'hyparquet-writer v2 uncompressed')).kernel, 3);
+  const withDelta = new Uint8Array(parquetWriteBuffer({ columnData: columnData.map((c) => (c.name === 'i' ? { ...c, encoding: 'DELTA_BINARY_PACKED' as const } : c)), rowGroupSize: 1200 }));
+  const d = await same(withDelta, 'hyparquet-writer delta');
+  assert.equal([d.kernel, d.wasm], [0, 3]);
+  assert.match(d.why.join(), /DELTA_BINARY_PACKED/);
+});
+
+test('codecs we do not decode (zstd, gzip) and DuckDB V2 files fall back to parquet-wasm, same results', async () => {
+  for (const opt of ['COMPRESSION zstd', 'COMPRESSION gzip', 'PARQUET_VERSION V2']) {
+    const p = join(dir, `duck-${opt.replace(/ /g, '-')}.parquet`);
+    await duck.run(`COPY (SELECT ${SUPPORTED} FROM range(3000) t(i)) TO '${p}' (FORMAT parquet, ROW_GROUP_SIZE 2048, ${opt})`);
+    const r = await same(p, opt);
+    assert.equal([r.kernel, r.wasm], [0, 2], `${opt}: ${r.why}`);
+    assert.match(r.why.join(), opt.startsWith('COMPRESSION') ? new RegExp(opt.split(' ')[1], 'i') : /DELTA|encoding/);
+  }
+});
+
+test('Polars-written Parquet (ARROW:schema says Utf8View) and an empty row group take the kernel path', async () => {
+  const n = 3000;
+  const df = pl.DataFrame({
+    a: Array.from({ length: n }, (_, i) => (i % 7 ? i : null)), s: Array.from({ length: n }, (_, i) => (i % 5 ? `v${i % 30}` : null)),
+    f: Array.from({ length: n }, (_, i) => i / 3), b: Array.from({ length: n }, (_, i) => i % 4 === 0),
+  });
+  const p = join(dir, 'polars.parquet');
+  df.writeParquet(p, { compression: 'snappy' });
+  assert.is((await same(p, 'polars')).kernel, 1);
+
+  // Neither writer emits an empty row group: put one in front of a real one with hyparquet-writer's parts.
+  const writer = new ByteWriter();
+  const columnData = [{ name: 'i', data: Int32Array.of(1, 2, 3), type: 'INT32' as const }, { name: 's', data: ['a', null, 'c'], type: 'STRING' as const }];
+  const w = new ParquetWriter({ writer, schema: schemaFromColumnData({ columnData }) });
+  w.write({ columnData });
+  const groups = (w as unknown as { row_groups: Array<{ columns: Array<{ meta_data: object }> }> }).row_groups;
+  groups.unshift({ ...groups[0], num_rows: 0n, total_byte_size: 0n, columns: groups[0].columns.map((c) => ({ ...c, meta_data: { ...c.meta_data, num_values: 0n } })) } as never);
+  w.write({ columnData });
+  w.finish();
+  const r = await same(new Uint8Array(writer.getBuffer()), 'empty row group');
+  assert.is(r.kernel, 3);
+  assert.equal(r.ours.rows.map((x) => x.s), ['a', null, 'c', 'a', null, 'c']);
+});
+
+test('corrupt pages (seeded: bytes in page data and headers, ranges cut out, truncation) → FileFormatError naming the file and row group, or a well-formed table', async () => {
+  const rand = rng(0x9a4e7);
+  const pick = (n: number) => Math.floor(rand() * n);
+  for (const codec of ['snappy', 'uncompressed']) {
+    const p = join(dir, `fuzz-${codec}.parquet`);
+    await duck.run(`COPY (SELECT ${SUPPORTED} FROM range(4500) t(i)) TO '${p}' (FORMAT parquet, ROW_GROUP_SIZE 2048, COMPRESSION ${codec})`);
+    const good = new Uint8Array(readFileSync(p));
+    const pages = pagesOf(good).flat();
+    const dataEnd = Math.max(...pages.map((x) => x.end));
+    const counts = { ok: 0, group: 0, open: 0 };
+    const before = parquetDecodeStats();
+    for (let c = 0; c < 40; c++) {
+      const bytes = good.slice();
+      const pg = pages[pick(pages.length)];
+      let how: string;
+      let input = bytes;
+      switch (c % 4) {
+        case 0: { // bytes inside a page's data
+          how = 'data';
+          for (let k = 1 + pick(4); k > 0; k--) bytes[pg.data + pick(pg.end - pg.data)] = pick(256);
+          break;
+        }
+        case 1: { // bytes of a page header (sizes, counts, encodings)
+          how = 'header';
+          for (let k = 1 + pick(3); k > 0; k--) bytes[pg.header + pick(pg.data - pg.header)] = pick(256);
+          break;
+        }
+        case 2: { // a range cut out of the data: the footer still points where things were
+          how = 'cut';
+          const at = 4 + pick(dataEnd - 4), len = 1 + pick(64);
+          input = new Uint8Array([...bytes.subarray(0, at), ...bytes.subarray(at + len)]);
+          break;
+        }
+        default: { // a page's payload zeroed from some point on (a torn write)
+          how = 'torn';
+          const from = pg.data + pick(pg.end - pg.data);
+          bytes.fill(0, from, pg.end);
+        }
+      }
+      const name = `fuzz-${codec}-${c}-${how}.parquet`;
+      try {
+        const ds = await engine.read(input, { format: 'parquet', name });
+        const t = await engine.query(ds).collect();
+        assert.is(t.numRows, 4500, `${name}: a table that reads must have every row`);
+        engine.release(t);
+        ds.release();
+        counts.ok++;
+      } catch (e) {
+        const err = (e as Error) instanceof FileFormatError ? (e as FileFormatError) : assert.unreachable(`${name}: ${e}`)!;
+        assert.is(err.file, name);
+        if (err.batch !== undefined) counts.group++;
+        else counts.open++;
+      }
+    }
+    // A truncated file: its footer is gone, so opening it fails.
+    const cut = await typedFailure(engine.read(good.subarray(0, good.length >> 1), { format: 'parquet', name: 'half.parquet' }));
+    assert.instance(cut, FileFormatError);
+    // Page mutations leave the footer readable: every group that decoded went through our kernels.
+    const after = parquetDecodeStats();
+    assert.is(after.ffi + after.ipc - before.ffi - before.ipc, 0, `groups through parquet-wasm: ${after.fallbacks.slice(-3)}`);
+    assert.ok(counts.group > 8, `${codec}: ${JSON.stringify(counts)}`);
+    console.log(`  corrupt ${codec}: ${JSON.stringify(counts)}`);
+  }
+  // The decoders survive all of it.
+  assert.is((await same(join(dir, 'fuzz-snappy.parquet'), 'after the fuzz')).kernel, 3);
+});
+
+test.run();
