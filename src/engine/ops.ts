@@ -213,9 +213,11 @@ function join(left: Batch, step: Extract<Step, { kind: 'join' }>, right: Batch, 
   const keys = step.on.map(([l, r]) => joinKeys(left.column(l), right.column(r), scope));
   const pairs = hashJoin(keys.map(([l]) => l), keys.map(([, r]) => r), { how: step.how, scope });
   const out: Array<[string, Column]> = [];
-  for (const [name, c] of left) out.push([name, takeKernel(c, pairs.probe, { scope })]);
+  // Only the columns something downstream reads (plan.ts pruneJoins); the rest are never gathered.
+  const kept = (name: string) => !step.keep || step.keep.has(name);
+  for (const [name, c] of left) if (kept(name)) out.push([name, takeKernel(c, pairs.probe, { scope })]);
   const sameNamed = new Set(step.on.filter(([l, r]) => l === r).map(([, r]) => r));
-  for (const [name, c] of right) if (!sameNamed.has(name)) out.push([name, takeKernel(c, pairs.build, { scope })]);
+  for (const [name, c] of right) if (!sameNamed.has(name) && kept(name)) out.push([name, takeKernel(c, pairs.build, { scope })]);
   return new Batch(out, pairs.length);
 }
 

@@ -26,7 +26,17 @@ export type Step =
   | { readonly kind: 'aggregate'; readonly keys: readonly string[]; readonly aggs: ReadonlyArray<readonly [string, AggExpr]> }
   | { readonly kind: 'sort'; readonly keys: readonly SortKey[] }
   | { readonly kind: 'limit'; readonly n: number; readonly offset: number }
-  | { readonly kind: 'join'; readonly right: LogicalPlan; readonly on: ReadonlyArray<readonly [string, string]>; readonly how: JoinHow };
+  | {
+      readonly kind: 'join';
+      readonly right: LogicalPlan;
+      readonly on: ReadonlyArray<readonly [string, string]>;
+      readonly how: JoinHow;
+      /**
+       * The output columns a later step or the result reads (set by `plan()`, see `pruneJoins`); the
+       * join gathers only these. Undefined: all of them.
+       */
+      readonly keep?: ReadonlySet<string>;
+    };
 
 /** A query that is malformed as a whole (not one expression): names the step and what is wrong. */
 export class QueryError extends AetherError {
@@ -69,6 +79,17 @@ export function aggType(a: AggExpr, t: ColumnType | undefined, where: string): C
 }
 
 export function plan(sourceSchema: Schema, sourceLabel: string, steps: readonly Step[], source?: unknown): LogicalPlan {
+  const schemas = schemasOf(sourceSchema, steps);
+  const output = schemas.length ? schemas[schemas.length - 1] : sourceSchema;
+  const pruned = pruneJoins(steps, schemas, output);
+  if (pruned === steps) return { source, sourceSchema, sourceLabel, steps, schemas, output };
+  // The schemas again with the pruned joins: later steps then see just the columns that exist.
+  const prunedSchemas = schemasOf(sourceSchema, pruned);
+  return { source, sourceSchema, sourceLabel, steps: pruned, schemas: prunedSchemas, output: prunedSchemas[prunedSchemas.length - 1] };
+}
+
+/** The schema after each step; throws the first error, naming its step. */
+function schemasOf(sourceSchema: Schema, steps: readonly Step[]): Schema[] {
   const schemas: Schema[] = [];
   let schema: Schema = sourceSchema;
   steps.forEach((step, i) => {
@@ -76,7 +97,61 @@ export function plan(sourceSchema: Schema, sourceLabel: string, steps: readonly 
     schema = applyStep(schema, step, where);
     schemas.push(schema);
   });
-  return { source, sourceSchema, sourceLabel, steps, schemas, output: schema };
+  return schemas;
+}
+
+/**
+ * Column pruning for joins: a join gathers every output column for every matched row, so columns
+ * nothing downstream reads (a join followed by an aggregate over two columns) were the bulk of its
+ * work. Walks the steps backwards with the set of columns still read (the output's at the end) and
+ * gives each join the subset of its output that is in that set (`keep`). Join keys stay readable by
+ * the join itself whether kept or not (they come from its inputs). Returns `steps` itself when no
+ * join can drop a column. The output keeps its columns and their order: every output column is read.
+ */
+function pruneJoins(steps: readonly Step[], schemas: readonly Schema[], output: Schema): readonly Step[] {
+  if (!steps.some((s) => s.kind === 'join')) return steps;
+  const out = [...steps];
+  let changed = false;
+  let live = new Set(output.keys());
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i];
+    switch (step.kind) {
+      case 'filter': columnsOf(step.predicate, live); break;
+      case 'select': live = new Set(step.names); break;
+      case 'derive': {
+        const before = new Set(live);
+        for (const [name] of step.columns) before.delete(name);
+        for (const [, e] of step.columns) columnsOf(e, before);
+        live = before;
+        break;
+      }
+      case 'aggregate': {
+        live = new Set(step.keys);
+        for (const [, a] of step.aggs) if (a.arg) columnsOf(a.arg, live);
+        break;
+      }
+      case 'sort': for (const k of step.keys) live.add(k.name); break;
+      case 'limit': break;
+      case 'join': {
+        const produced = schemas[i];
+        const keep = new Set([...produced.keys()].filter((n) => live.has(n)));
+        // A batch needs a column to carry its row count (a bare `count()` after the join).
+        if (keep.size === 0) keep.add(step.on[0][0]);
+        if (keep.size < produced.size) {
+          out[i] = { ...step, keep };
+          changed = true;
+        }
+        // Before the join: the kept columns that come from the left side, and the left keys.
+        const left = i === 0 ? undefined : schemas[i - 1];
+        const before = new Set<string>();
+        for (const n of keep) if (!left || left.has(n)) before.add(n);
+        for (const [l] of step.on) before.add(l);
+        live = before;
+        break;
+      }
+    }
+  }
+  return changed ? out : steps;
 }
 
 function need(schema: Schema, name: string): ColumnType {
@@ -147,7 +222,8 @@ function applyStep(schema: Schema, step: Step, where: string): Schema {
         if (out.has(n)) throw new QueryError(where, `column '${n}' exists on both sides; select or derive it under another name first`);
         out.set(n, t);
       }
-      return out;
+      if (!step.keep) return out;
+      return new Map([...out].filter(([n]) => step.keep!.has(n)));
     }
   }
 }
@@ -195,7 +271,7 @@ export function explain(p: LogicalPlan, runsOn?: (fused: boolean) => string): st
         break;
       case 'sort': flush(); lines.push(`  sort ${s.keys.map((k) => `${k.name} ${k.descending ? 'desc' : 'asc'} nulls ${k.nullsFirst ? 'first' : 'last'}`).join(', ')} (radix argsort + gather)`); break;
       case 'limit': flush(); lines.push(`  limit ${s.n}${s.offset ? ` offset ${s.offset}` : ''}`); break;
-      case 'join': flush(); lines.push(`  hash join (${s.how}) on ${s.on.map(([l, r]) => `${l} = ${r}`).join(', ')}; build side: ${s.right.sourceLabel}`); break;
+      case 'join': flush(); lines.push(`  hash join (${s.how}) on ${s.on.map(([l, r]) => `${l} = ${r}`).join(', ')}; build side: ${s.right.sourceLabel}${s.keep ? `; gathers only ${[...s.keep].join(', ')}` : ''}`); break;
     }
   }
   flush();

@@ -335,6 +335,10 @@ test('joins: inner and left on an int key with duplicates and nulls on both side
     ['left', () => q().join(dim, { on: [['k', 'dk']], how: 'left' }).select('id', 'k', 'dlabel', 'dv'), 'SELECT id, k, dlabel, dv FROM t LEFT JOIN dim ON k = dk'],
     ['inner, filtered both sides', () => q().filter(col('b')).join(engine.query(dim).filter(col('dv').gt(20)), { on: [['k', 'dk']] }).select('id', 'dlabel'), 'SELECT id, dlabel FROM t JOIN (SELECT * FROM dim WHERE dv > 20) ON k = dk WHERE b'],
     ['join, then group', () => q().join(dim, { on: [['k', 'dk']] }).groupBy('dlabel').agg({ n: count(), s: sum('i32') }), 'SELECT dlabel, count(*) AS n, sum(i32) AS s FROM t JOIN dim ON k = dk GROUP BY dlabel'],
+    // The join gathers only what the later steps read (plan.ts pruneJoins): columns of both sides
+    // through a derive and a filter, a left key that is not kept, a count with no column.
+    ['join, derive + filter over both sides, then group', () => q().join(dim, { on: [['k', 'dk']] }).derive({ x: col('i32').add(col('dv')) }).filter(col('x').gt(0)).groupBy('dlabel').agg({ n: count(), s: sum('x') }), 'SELECT dlabel, count(*) AS n, sum(i32 + dv) AS s FROM t JOIN dim ON k = dk WHERE i32 + dv > 0 GROUP BY dlabel'],
+    ['join, then count only', () => q().join(dim, { on: [['k', 'dk']], how: 'left' }).agg({ n: count() }), 'SELECT count(*) AS n FROM t LEFT JOIN dim ON k = dk'],
     ['left join, then sort + limit', () => q().join(dim, { on: [['k', 'dk']], how: 'left' }).sort('id', { column: 'dlabel', nullsFirst: true }).limit(50).select('id', 'dlabel'), 'SELECT id, dlabel FROM t LEFT JOIN dim ON k = dk ORDER BY id, dlabel NULLS FIRST LIMIT 50', true],
   ]);
 });

@@ -81,6 +81,31 @@ test('projection pushdown: only the columns the query reads', () => {
   assert.equal([...sourceColumns(p)].sort(), ['l_discount', 'l_extendedprice', 'l_quantity', 'l_returnflag', 'l_shipdate']);
 });
 
+test('join pruning: a join keeps only the columns later steps or the output read', () => {
+  const right = plan(new Map<string, ColumnType>([['o_orderkey', columnType('int64')], ['o_priority', columnType('utf8')], ['o_comment', columnType('utf8')], ['o_total', columnType('float64')]]), 'orders', []);
+  const join: Step = { kind: 'join', right, on: [['l_orderkey', 'o_orderkey']], how: 'inner' };
+  // join → derive from both sides → filter → aggregate: kept = what the derive, filter and keys read
+  const steps: Step[] = [
+    join,
+    { kind: 'derive', columns: [['x', col('l_quantity').mul(col('o_total')).node]] },
+    { kind: 'filter', predicate: col('l_discount').gt(0).node },
+    { kind: 'aggregate', keys: ['o_priority'], aggs: [['s', sum('x')]] },
+  ];
+  const p = plan(schema, 'lineitem', steps);
+  const j = p.steps[0] as Extract<Step, { kind: 'join' }>;
+  assert.equal([...(j.keep ?? [])].sort(), ['l_discount', 'l_quantity', 'o_priority', 'o_total']);
+  assert.equal([...p.schemas[0].keys()], ['l_quantity', 'l_discount', 'o_priority', 'o_total'], 'the join output schema in source order');
+  assert.equal([...p.output.keys()], ['o_priority', 's']);
+  assert.match(explain(p), /gathers only l_quantity, l_discount, o_priority, o_total/);
+  // Nothing after the join: every column is output, nothing is pruned (the step is the user's own).
+  const all = plan(schema, 'lineitem', [join]);
+  assert.is((all.steps[0] as Extract<Step, { kind: 'join' }>).keep, undefined);
+  assert.is(all.steps[0], join);
+  // A select after a sort after the join: the sort key is kept even though the select drops it.
+  const sorted = plan(schema, 'lineitem', [join, { kind: 'sort', keys: [{ name: 'o_total', descending: true, nullsFirst: false }] }, { kind: 'select', names: ['l_orderkey', 'o_comment'] }]);
+  assert.equal([...((sorted.steps[0] as Extract<Step, { kind: 'join' }>).keep ?? [])].sort(), ['l_orderkey', 'o_comment', 'o_total']);
+});
+
 test('bad steps are errors naming the step', () => {
   assert.throws(() => plan(schema, 's', [{ kind: 'filter', predicate: col('n').add(1).node }]), /filter: int32 vs bool/);
   assert.throws(() => plan(schema, 's', [{ kind: 'select', names: ['n', 'n'] }]), (e: unknown) => e instanceof QueryError && /step 1 \(select\)/.test((e as Error).message));
