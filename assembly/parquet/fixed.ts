@@ -11,20 +11,19 @@ const BAD_WIDTH: i32 = -3;
 
 // @ts-ignore: decorator
 @inline function gatherDrive<T>(idx: usize, n: usize, dict: usize, dictLen: u32, out: usize): i32 {
-  // Checked per value before its load (an unsigned compare also rejects negative indices): the
-  // branch is never taken on valid data, so it costs one compare. Four per step for the ILP.
+  // Blocks of 16 indices: one SIMD check (the unsigned max of the block against dictLen; an
+  // unsigned compare also rejects negative indices), then 16 unchecked loads — each index was
+  // just checked, and the block is in L1 for the second read.
+  const limit = i32x4.splat(dictLen);
   let i: usize = 0;
-  for (; i + 4 <= n; i += 4) {
-    const a = load<u32>(idx + (i << 2));
-    const b = load<u32>(idx + (i << 2), 4);
-    const c = load<u32>(idx + (i << 2), 8);
-    const d = load<u32>(idx + (i << 2), 12);
-    if (max(max(a, b), max(c, d)) >= dictLen) return MALFORMED;
+  for (; i + 16 <= n; i += 16) {
+    const p = idx + (i << 2);
+    const m = i32x4.max_u(i32x4.max_u(v128.load(p), v128.load(p, 16)), i32x4.max_u(v128.load(p, 32), v128.load(p, 48)));
+    if (v128.any_true(i32x4.ge_u(m, limit))) return MALFORMED;
     const o = out + i * sizeof<T>();
-    store<T>(o, load<T>(dict + <usize>a * sizeof<T>()));
-    store<T>(o, load<T>(dict + <usize>b * sizeof<T>()), sizeof<T>());
-    store<T>(o, load<T>(dict + <usize>c * sizeof<T>()), 2 * sizeof<T>());
-    store<T>(o, load<T>(dict + <usize>d * sizeof<T>()), 3 * sizeof<T>());
+    for (let j: usize = 0; j < 16; j++) {
+      store<T>(o + j * sizeof<T>(), load<T>(dict + <usize>load<u32>(p + (j << 2)) * sizeof<T>()));
+    }
   }
   for (; i < n; i++) {
     const a = load<u32>(idx + (i << 2));
@@ -36,7 +35,7 @@ const BAD_WIDTH: i32 = -3;
 
 /**
  * pqGather(width, idx, n, dict, dictLen, out) → 0; −1 some idx[i] ≥ dictLen (unsigned: outputs
- * before the bad group of 4 are written, none after); −3 width not 1/2/4/8/16.
+ * before the bad block of 16 are written, none after); −3 width not 1/2/4/8/16.
  */
 export function pqGather(width: i32, idx: usize, n: i32, dict: usize, dictLen: i32, out: usize): i32 {
   if (n < 0 || dictLen < 0) return MALFORMED;

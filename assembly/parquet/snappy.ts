@@ -59,7 +59,7 @@ const PATTERN = memory.data<u8>([
 /** Row o: the largest multiple of o ≤ 16 — how far a pattern store may advance and stay in phase. */
 const STEP = memory.data<u8>([0, 16, 16, 15, 16, 15, 12, 14, 16, 9, 10, 11, 12, 13, 14, 15]);
 
-/** 16-byte chunks from s to d covering n bytes (may write up to 15 past d + n; s ≥ d + 16 or s + 16 ≤ d). */
+/** 16-byte chunks from s to d covering n ≥ 1 bytes (may write up to 15 past d + n; s ≥ d + 16 or s + 16 ≤ d). */
 // @ts-ignore: decorator
 @inline function chunks(d: usize, s: usize, n: usize): void {
   const end = d + n;

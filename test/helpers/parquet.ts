@@ -63,13 +63,18 @@ export class Lab {
     return new Int32Array(this.u8.slice(b.addr, b.addr + n * 4).buffer);
   }
 
-  /** Fails when any canary of any buffer handed out since the last reset changed. */
+  /** Fails when any canary of any buffer handed out since the last reset changed (and resets, so one failure does not fail the next test). */
   guards(where: string): void {
     const u8 = this.u8;
     for (const b of this.#bufs) {
       for (let i = 0; i < GUARD; i++) {
-        if (u8[b.base + i] !== canaryByte(i)) assert.unreachable(`${where}: write ${GUARD - i} bytes before a buffer`);
-        if (u8[b.addr + b.size + i] !== canaryByte(i + 101)) assert.unreachable(`${where}: write ${i} bytes past a buffer of ${b.size}`);
+        let bad = '';
+        if (u8[b.base + i] !== canaryByte(i)) bad = `${where}: write ${GUARD - i} bytes before a buffer of ${b.size}`;
+        else if (u8[b.addr + b.size + i] !== canaryByte(i + 101)) bad = `${where}: write ${i} bytes past a buffer of ${b.size}`;
+        if (bad) {
+          this.reset();
+          assert.unreachable(bad);
+        }
       }
     }
   }
