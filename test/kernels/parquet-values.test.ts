@@ -262,7 +262,7 @@ for (const lab of labs2()) {
           const lv = lab.buf(n * 4, i32Bytes(levels));
           const v = lab.buf(Math.ceil((off + n) / 8), before);
           const where = `defLevels n=${n} off=${off} maxDef=${maxDef}`;
-          const bits = levels.map((l) => (l === maxDef ? 1 : 0));
+          const bits: number[] = levels.map((l) => (l === maxDef ? 1 : 0));
           assert.is(lab.k.pqDefLevels(lv.addr, n, maxDef, v.addr, off), bits.reduce((a, b) => a + b, 0), where);
           lab.guards(where);
           assert.is(firstDiff(lab.bytes(v), expectBits(before, off, bits)), -1, where);
