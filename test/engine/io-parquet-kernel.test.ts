@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Field, Float64, Int32, Int64, Schema, Table, Utf8, Bool, vectorFromArray, makeData, RecordBatch, Struct, tableToIPC } from 'apache-arrow';
@@ -46,7 +46,7 @@ async function bothWays(p: Input) {
   const after = parquetDecodeStats();
   const theirs = await withEnv('AETHERFLOW_PARQUET_KERNEL', '0', read);
   const wasm = after.ffi + after.ipc - before.ffi - before.ipc;
-  return { ours, theirs, kernel: after.kernel - before.kernel, wasm, why: after.fallbacks.slice(after.fallbacks.length - Math.min(wasm, 16)) };
+  return { ours, theirs, kernel: after.kernel - before.kernel, split: after.split - before.split, wasm, why: after.fallbacks.slice(after.fallbacks.length - Math.min(wasm, 16)) };
 }
 
 /** Reads p both ways and checks they agree; returns the group counts. */
@@ -212,6 +212,25 @@ test('codecs we do not decode (zstd, gzip) and DuckDB V2 files fall back to parq
     assert.equal([r.kernel, r.wasm], [0, 2], `${opt}: ${r.why}`);
     assert.match(r.why.join(), opt.startsWith('COMPRESSION') ? new RegExp(opt.split(' ')[1], 'i') : /DELTA|encoding/);
   }
+});
+
+test('groups cut into column ranges for both decoders (a one-group file, the odd last group) = parquet-wasm; a part not ours sends the whole group there', async () => {
+  const two = availableParallelism() >= 2; // one decoder (one core): nothing is cut
+  const one = arrowRsWrite(arrowTable(5000), pw.WriterVersion.V1, pw.Compression.SNAPPY);
+  assert.is(parquetMetadata(one.slice().buffer).row_groups.length, 1);
+  const r = await same(one, 'one group');
+  assert.equal([r.kernel, r.split], [1, two ? 1 : 0]);
+  // 3 groups of 2048, 2048 and 904 rows: the third is cut, the others go whole.
+  const odd = join(dir, 'duck-odd.parquet');
+  await duck.run(`COPY (SELECT ${SUPPORTED} FROM range(5000) t(i)) TO '${odd}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+  const o = await same(odd, 'odd groups');
+  assert.equal([o.kernel, o.split], [3, two ? 1 : 0]);
+  // One zstd column: whichever range holds it is not ours, so the group goes whole to parquet-wasm.
+  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setColumnCompression('f', pw.Compression.ZSTD).build();
+  const mixed = pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(arrowTable(5000), 'stream')), props);
+  const m = await same(mixed, 'one zstd column');
+  assert.equal([m.kernel, m.split, m.wasm], [0, 0, 1]);
+  assert.match(m.why.join(), /ZSTD/);
 });
 
 test('Polars-written Parquet (ARROW:schema says Utf8View) and an empty row group take the kernel path', async () => {

@@ -225,13 +225,29 @@ interface Chunk {
 const DICT_ENCODINGS = new Set<Encoding>(['PLAIN_DICTIONARY', 'RLE_DICTIONARY']);
 
 /**
- * Decodes row group `rg` at `base` (an address in src.mem above anything still in use). Returns the
- * plan and the block's address, or `unsupported` (nothing to undo: the memory above base is scratch);
- * throws PageError on corrupt input.
+ * Column k's first column when a group's columns are cut into `parts` contiguous ranges of about
+ * equal uncompressed bytes (what decoding costs goes with them), each range at least one column.
+ * Every decoder computes the same cut from the same footer.
  */
-export function decodeGroup(src: GroupSource, rg: RowGroup, base: number): Decoded {
+export function partStart(rg: RowGroup, parts: number, k: number): number {
+  const n = rg.columns.length;
+  if (k <= 0) return 0;
+  if (k >= parts) return n;
+  const size = rg.columns.map((c) => Math.max(1, Number(c.meta_data?.total_uncompressed_size ?? 1)));
+  const total = size.reduce((a, b) => a + b, 0);
+  let i = 0;
+  for (let acc = 0; i < n && acc + size[i] / 2 < (total * k) / parts; i++) acc += size[i];
+  return Math.min(Math.max(i, partStart(rg, parts, k - 1) + 1), n - (parts - k));
+}
+
+/**
+ * Decodes columns [from, to) of row group `rg` at `base` (an address in src.mem above anything still
+ * in use). Returns the plan of those columns and the block's address, or `unsupported` (nothing to
+ * undo: the memory above base is scratch); throws PageError on corrupt input.
+ */
+export function decodeGroup(src: GroupSource, rg: RowGroup, base: number, from = 0, to = src.cols.length): Decoded {
   try {
-    return new GroupDecoder(src, rg, base).run();
+    return new GroupDecoder(src, rg, base, from, to).run();
   } catch (e) {
     if (e instanceof NotOurs) return { unsupported: e.message };
     throw e;
@@ -245,16 +261,20 @@ class GroupDecoder {
   readonly #rg: RowGroup;
   readonly #base: number;
   readonly #rows: number;
+  readonly #from: number;
+  readonly #to: number;
   /** The column and page being decoded, for error messages. */
   #where = '';
 
-  constructor(s: GroupSource, rg: RowGroup, base: number) {
+  constructor(s: GroupSource, rg: RowGroup, base: number, from: number, to: number) {
     this.#s = s;
     this.#k = s.k;
     this.#mem = s.mem;
     this.#rg = rg;
     this.#base = base;
     this.#rows = Number(rg.num_rows);
+    this.#from = from;
+    this.#to = to;
   }
 
   #bad(detail: string): never {
@@ -263,11 +283,11 @@ class GroupDecoder {
 
   run(): Decoded {
     const rows = this.#rows;
-    const cols = this.#s.cols;
+    const cols = this.#s.cols.slice(this.#from, this.#to);
     if (!Number.isSafeInteger(rows) || rows < 0 || rows > I32_MAX - 1) throw new PageError(`row group of ${this.#rg.num_rows} rows`);
     if (rows === 0) return this.#empty();
-    if (this.#rg.columns.length !== cols.length) throw new PageError(`row group has ${this.#rg.columns.length} column chunks, the schema ${cols.length} columns`);
-    const metas = this.#rg.columns.map((c, i) => {
+    if (this.#rg.columns.length !== this.#s.cols.length) throw new PageError(`row group has ${this.#rg.columns.length} column chunks, the schema ${this.#s.cols.length} columns`);
+    const metas = this.#rg.columns.slice(this.#from, this.#to).map((c, i) => {
       this.#where = `column '${cols[i].name}'`;
       if (c.file_path !== undefined) throw new NotOurs(`column '${cols[i].name}' is in another file`);
       if (!c.meta_data) this.#bad('column chunk without metadata');
@@ -398,7 +418,7 @@ class GroupDecoder {
     const at = align64(this.#base);
     this.#mem.ensure(at + 64 * (this.#s.cols.length + 1));
     let out = 0;
-    const cols = this.#s.cols.map((c): ColumnPlan => {
+    const cols = this.#s.cols.slice(this.#from, this.#to).map((c): ColumnPlan => {
       let offsets = -1;
       if (c.physical === 'BYTE_ARRAY') {
         offsets = out;

@@ -15,6 +15,10 @@
  *         then decodes pages itself (parquet-pages.ts) when the group's codecs and encodings are
  *         ours, else it asks parquet-wasm (ffi: through the C data interface when every column is
  *         plain, else IPC).
+ *   { op: 'read', id, file, group, ffi, kernel: true, part: { k, n } }
+ *       → { id, ok, plan, path: 'kernel' } for the k-th of n column ranges of the group (so several
+ *           decoders share one group: see ParquetSource.landed), or { id, ok, fallback } when that
+ *           part is not ours (nothing held; the main thread then reads the whole group as above)
  *   { op: 'copy', id, file, mem, at } → { id, ok }: the held group copied into `mem` (the engine's
  *         shared Memory) at `at` + each buffer's offset in the plan, then freed
  *   { op: 'close', id, file }         → { id, ok } (frees a held group too)

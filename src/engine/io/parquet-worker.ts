@@ -21,7 +21,7 @@ import { parquetMetadata, type FileMetaData } from 'hyparquet';
 import * as pw from 'parquet-wasm';
 import { instantiateKernel } from '../../kernels/module.js';
 import type { ParquetKernel } from './parquet-kernel.js';
-import { KERNEL_EXPORTS, KernelMemory, decodeGroup, kernelColumns, type KernelColumn, type ReadAt } from './parquet-pages.js';
+import { KERNEL_EXPORTS, KernelMemory, decodeGroup, kernelColumns, partStart, type KernelColumn, type ReadAt } from './parquet-pages.js';
 import type { ColumnPlan, GroupPlan, Reply } from './parquet-protocol.js';
 
 interface OpenFile {
@@ -67,8 +67,11 @@ function kernelOf(): Kernel | null {
   return (kernel = { k, mem: new KernelMemory(memory), heap: Math.ceil(k.heapBase() / 64) * 64 });
 }
 
-/** Decodes group `g` of `file` with our kernels into a held block; the reason when it does not. */
-function kernelRead(f: OpenFile, file: number, g: number): { plan: GroupPlan } | string {
+/**
+ * Decodes group `g` of `file` — or its part `part.k` of `part.n` (column ranges: partStart) — with our
+ * kernels into a held block; the reason when it does not.
+ */
+function kernelRead(f: OpenFile, file: number, g: number, part?: { k: number; n: number }): { plan: GroupPlan } | string {
   const kr = kernelOf();
   if (!kr) return 'the parquet kernels are not in the kernel module';
   if (!f.cols || !f.md || !f.read) return f.why ?? 'no footer';
@@ -78,7 +81,8 @@ function kernelRead(f: OpenFile, file: number, g: number): { plan: GroupPlan } |
   let base = kr.heap;
   for (const [other, h] of held) if (other !== file && h.kind === 'kernel') base = Math.max(base, Math.ceil((h.at + h.total) / 64) * 64);
   dropHeld(file);
-  const r = decodeGroup({ k: kr.k, mem: kr.mem, cols: f.cols, fileSize: f.size, read: f.read }, rg, base);
+  const [from, to] = part ? [partStart(rg, part.n, part.k), partStart(rg, part.n, part.k + 1)] : [0, f.cols.length];
+  const r = decodeGroup({ k: kr.k, mem: kr.mem, cols: f.cols, fileSize: f.size, read: f.read }, rg, base, from, to);
   if ('unsupported' in r) return r.unsupported;
   held.set(file, { kind: 'kernel', at: r.at, total: r.plan.total });
   return { plan: r.plan };
@@ -201,7 +205,7 @@ function dropHeld(file: number): void {
 
 type Request =
   | { op: 'open'; id: number; file: number; path?: string; bytes?: Uint8Array }
-  | { op: 'read'; id: number; file: number; group: number; ffi: boolean; kernel: boolean }
+  | { op: 'read'; id: number; file: number; group: number; ffi: boolean; kernel: boolean; part?: { k: number; n: number } }
   | { op: 'copy'; id: number; file: number; mem: WebAssembly.Memory; at: number }
   | { op: 'close'; id: number; file: number };
 
@@ -225,8 +229,10 @@ async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?
     if (!f) throw new Error('file not open');
     let fallback: string | undefined;
     if (m.kernel) {
-      const r = kernelRead(f, m.file, m.group);
+      const r = kernelRead(f, m.file, m.group, m.part);
       if (typeof r !== 'string') return { reply: { ok: true, plan: r.plan, path: 'kernel' } };
+      // A part not ours: the main thread reads the whole group through parquet-wasm instead.
+      if (m.part) return { reply: { ok: true, fallback: r } };
       fallback = r;
     }
     const t = await f.pf.read({ rowGroups: [m.group], batchSize: 1 << 30 });
@@ -292,9 +298,14 @@ async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?
   return { reply: { ok: true } };
 }
 
+// One request at a time, in arrival order: an 'open' still reading its footer must not see a 'read'
+// or 'close' of the same file overtake it (the main thread sends them back to back).
+let queue = Promise.resolve();
 parentPort!.on('message', (m: Request) => {
-  handle(m).then(
-    ({ reply, transfer }) => parentPort!.postMessage({ id: m.id, ...reply }, transfer),
-    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: String((e as Error)?.message ?? e) }),
+  queue = queue.then(() =>
+    handle(m).then(
+      ({ reply, transfer }) => parentPort!.postMessage({ id: m.id, ...reply }, transfer),
+      (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: String((e as Error)?.message ?? e) }),
+    ),
   );
 });

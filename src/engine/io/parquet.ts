@@ -195,19 +195,42 @@ export class ParquetSource {
     return (this.#kernelWhy = why);
   }
 
-  async #read(g: number, ffi = false): Promise<{ r: Reply; w: DecoderWorker; file: number }> {
-    const w = decoder(g);
+  /** The file's id in decoder w, opening it there first if need be (workers handle requests in order). */
+  async #fileIn(w: DecoderWorker, g: number): Promise<number> {
     let file = this.#opened.get(w);
     if (file === undefined) {
       file = nextFile++;
       this.#opened.set(w, file);
       await ParquetSource.#call(this.name, w, { op: 'open', file, ...this.#input }, 'not a readable Parquet file', g);
     }
+    return file;
+  }
+
+  /** Why group reads do not take our kernel path (null: they do). */
+  #kernelOff(ffi: boolean): string | null {
     // AETHERFLOW_PARQUET_KERNEL=0 leaves every group to parquet-wasm (the A/B and the tests' cross-check).
-    const why = !ffi ? 'IPC read' : process.env.AETHERFLOW_PARQUET_KERNEL === '0' ? 'AETHERFLOW_PARQUET_KERNEL=0' : this.#kernelCheck();
-    const r = await ParquetSource.#call(this.name, w, { op: 'read', file, group: g, ffi, kernel: why === null }, 'corrupt row group', g);
-    count(r, why ?? undefined);
+    return !ffi ? 'IPC read' : process.env.AETHERFLOW_PARQUET_KERNEL === '0' ? 'AETHERFLOW_PARQUET_KERNEL=0' : this.#kernelCheck();
+  }
+
+  /** Group g, whole, by decoder g mod POOL_SIZE (`off`: why not by our kernels, when the caller knows). */
+  async #read(g: number, ffi = false, off = this.#kernelOff(ffi)): Promise<Part> {
+    const w = decoder(g);
+    const file = await this.#fileIn(w, g);
+    const r = await ParquetSource.#call(this.name, w, { op: 'read', file, group: g, ffi, kernel: off === null }, 'corrupt row group', g);
+    count(r, off ?? undefined);
     return { r, w, file };
+  }
+
+  /** Group g cut into one column range per decoder, each decoded by our kernels (or a `fallback` reply). */
+  #readParts(g: number): Promise<Part[]> {
+    return Promise.all(
+      Array.from({ length: POOL_SIZE }, async (_, k) => {
+        const w = decoder(k);
+        const file = await this.#fileIn(w, g);
+        const part = { k, n: POOL_SIZE };
+        return { r: await ParquetSource.#call(this.name, w, { op: 'read', file, group: g, ffi: true, kernel: true, part }, 'corrupt row group', g), w, file };
+      }),
+    );
   }
 
   /**
@@ -220,24 +243,60 @@ export class ParquetSource {
    * `memory` at 64-aligned buffers, so the importer borrows them.
    */
   async *landed(memory: WebAssembly.Memory, place: (bytes: number) => number, signal?: AbortSignal): AsyncGenerator<RecordBatch[]> {
-    const ahead: Array<Promise<{ r: Reply; w: DecoderWorker; file: number }>> = [];
+    // Each entry: a group's reply, or one per decoder for a group decoded in parts.
+    const ahead: Array<Promise<Part[]>> = [];
     let next = 0;
     // AETHERFLOW_PARQUET_FFI=0 sends every group as IPC (the A/B and the tests' cross-check).
     const ffi = process.env.AETHERFLOW_PARQUET_FFI !== '0';
-    const more = () => {
-      if (next >= this.rowGroups) return;
-      const p = this.#read(next++, ffi);
+    // The last groups, fewer than the decoders (one group of a small file, the odd one at the end),
+    // are cut into a column range per decoder when our kernels decode them, so no decoder idles
+    // through the tail of a load.
+    const tail = POOL_SIZE > 1 && this.#arrowSchema().fields.length >= POOL_SIZE && this.#kernelOff(ffi) === null
+      ? this.rowGroups - (this.rowGroups % POOL_SIZE) : this.rowGroups;
+    const push = (p: Promise<Part[]>) => {
       p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
       ahead.push(p);
     };
-    while (next < this.rowGroups && ahead.length < POOL_SIZE) more();
+    // Tops the reads in flight up to one per decoder. A read goes to a decoder only after its copy
+    // (queued before it, the read would hold the copy up for a whole decode), so parts of a tail
+    // group go out once every earlier group has been copied.
+    const more = () => {
+      while (next < this.rowGroups && ahead.length < POOL_SIZE) {
+        if (next >= tail) {
+          if (ahead.length === 0) push(this.#readParts(next++));
+          return;
+        }
+        push(this.#read(next++, ffi).then((p) => [p]));
+      }
+    };
+    more();
     for (let g = 0; ahead.length > 0; g++) {
       signal?.throwIfAborted();
-      const { r, w, file } = await ahead.shift()!;
+      let parts = await ahead.shift()!;
+      if (parts.length > 1) {
+        const plans = parts.map((p) => p.r.plan);
+        if (plans.every((p): p is GroupPlan => p !== undefined)) {
+          const plan = joinParts(this.name, plans, g);
+          const at = place(plan.total);
+          let off = 0;
+          await Promise.all(parts.map((p, i) => {
+            const call = ParquetSource.#call(this.name, p.w, { op: 'copy', file: p.file, mem: memory, at: at + off }, 'corrupt row group', g);
+            off += plans[i].total;
+            return call;
+          }));
+          count({ id: 0, ok: true, path: 'kernel' }, undefined);
+          paths.split++;
+          more();
+          yield plan.rows > 0 ? [this.#landedBatch(plan, memory, at, g)] : [];
+          continue;
+        }
+        // A part is not ours (a codec, an encoding): the whole group through parquet-wasm.
+        parts = [await this.#read(g, ffi, parts.find((p) => !p.r.plan)!.r.fallback ?? 'a part not decoded')];
+      }
+      const { r, w, file } = parts[0];
       if (r.plan) {
         const at = place(r.plan.total);
         await ParquetSource.#call(this.name, w, { op: 'copy', file, mem: memory, at }, 'corrupt row group', g);
-        // The next read goes to this worker only now: queued before the copy, it would hold it up.
         more();
         yield r.plan.rows > 0 ? [this.#landedBatch(r.plan, memory, at, g)] : []; // as decode(): no empty batches
       } else {
@@ -339,7 +398,24 @@ export class ParquetSource {
 
 // ---- which path decoded each group (tests and debugging) ------------------------------------------
 
-const paths: Record<DecodePath, number> = { kernel: 0, ffi: 0, ipc: 0 };
+/** One decoder's reply to a read, and where to send the copy. */
+interface Part { r: Reply; w: DecoderWorker; file: number }
+
+/** The column-range plans of one group (in column order, each block 64-aligned) as one plan over consecutive blocks. */
+function joinParts(name: string, plans: GroupPlan[], group: number): GroupPlan {
+  const rows = plans[0].rows;
+  if (plans.some((p) => p.rows !== rows)) throw new FileFormatError(name, `parts of the row group disagree on its rows (${plans.map((p) => p.rows)})`, group);
+  const cols = [];
+  let off = 0;
+  for (const p of plans) {
+    const at = (x: number) => (x < 0 ? -1 : x + off);
+    for (const c of p.cols) cols.push({ ...c, validity: at(c.validity), offsets: at(c.offsets), data: at(c.data) });
+    off += p.total;
+  }
+  return { rows, total: off, cols };
+}
+
+const paths: Record<DecodePath | 'split', number> = { kernel: 0, ffi: 0, ipc: 0, split: 0 };
 const fallbacks: string[] = [];
 
 function count(r: Reply, why: string | undefined): void {
@@ -352,10 +428,10 @@ function count(r: Reply, why: string | undefined): void {
 }
 
 /**
- * How many row groups each path decoded in this process (kernel: our page kernels; ffi / ipc:
- * parquet-wasm), and why the latest groups not decoded by our kernels were not, newest last.
+ * How many row groups each path decoded in this process (kernel: our page kernels, `split` of them
+ * in column ranges by several decoders; ffi / ipc: parquet-wasm), and why the latest groups not decoded by our kernels were not, newest last.
  */
-export function parquetDecodeStats(): { kernel: number; ffi: number; ipc: number; fallbacks: string[] } {
+export function parquetDecodeStats(): { kernel: number; ffi: number; ipc: number; split: number; fallbacks: string[] } {
   return { ...paths, fallbacks: [...fallbacks] };
 }
 
