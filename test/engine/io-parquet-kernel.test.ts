@@ -233,6 +233,23 @@ test('groups cut into column ranges for both decoders (a one-group file, the odd
   assert.match(m.why.join(), /ZSTD/);
 });
 
+test('two files read at once share the decoders (each holds a block per file until its copy)', async () => {
+  const a = join(dir, 'duck.parquet'), b = join(dir, 'arrow-rs-v1-snappy.parquet');
+  const rows = async (p: string) => {
+    const ds = await engine.read(p);
+    try {
+      return await datasetRows(engine, ds);
+    } finally {
+      ds.release();
+    }
+  };
+  const alone = [await rows(a), await rows(b)];
+  const before = parquetDecodeStats().kernel;
+  const together = await Promise.all([rows(a), rows(b), rows(a)]);
+  assert.is(parquetDecodeStats().kernel - before, 9);
+  assert.equal(together, [alone[0], alone[1], alone[0]]);
+});
+
 test('Polars-written Parquet (ARROW:schema says Utf8View) and an empty row group take the kernel path', async () => {
   const n = 3000;
   const df = pl.DataFrame({
