@@ -3,10 +3,12 @@
  * process so both see the same machine load: `engine.read(lineitem.parquet)` then release, vs
  * `pl.readParquet`. Prints each run, the min and median of each, the ratio and the load average.
  *
- *   node --import tsx bench/tpch/load-parquet.bench.ts [--sf 1] [--seed 1] [--runs 7] [--dir DIR] [--ipc]
+ *   node --import tsx bench/tpch/load-parquet.bench.ts [--sf 1] [--seed 1] [--runs 7] [--dir DIR] [--ipc] [--wasm]
  *
  * `--ipc` adds `aetherflow-ipc`: the same read with every row group sent as IPC bytes
  * (AETHERFLOW_PARQUET_FFI=0, the path before the decoders landed groups directly), for the A/B.
+ * `--wasm` adds `aetherflow-wasm`: every row group decoded by parquet-wasm instead of our page
+ * kernels (AETHERFLOW_PARQUET_KERNEL=0).
  */
 import { loadavg } from 'node:os';
 import pl from 'nodejs-polars';
@@ -29,6 +31,16 @@ if (process.argv.includes('--ipc')) {
       (await engine.read(files.parquet)).release();
     } finally {
       delete process.env.AETHERFLOW_PARQUET_FFI;
+    }
+  };
+}
+if (process.argv.includes('--wasm')) {
+  impls['aetherflow-wasm'] = async () => {
+    process.env.AETHERFLOW_PARQUET_KERNEL = '0';
+    try {
+      (await engine.read(files.parquet)).release();
+    } finally {
+      delete process.env.AETHERFLOW_PARQUET_KERNEL;
     }
   };
 }
@@ -55,5 +67,9 @@ console.log(`  ours/polars median ${(a.median / p.median).toFixed(2)}×  min ${(
 if (times['aetherflow-ipc']) {
   const b = stat(times['aetherflow-ipc']);
   console.log(`  aetherflow-ipc median ${b.median.toFixed(0)} ms  min ${b.min.toFixed(0)} ms  (landed/ipc median ${(a.median / b.median).toFixed(2)}×)`);
+}
+if (times['aetherflow-wasm']) {
+  const b = stat(times['aetherflow-wasm']);
+  console.log(`  aetherflow-wasm median ${b.median.toFixed(0)} ms  min ${b.min.toFixed(0)} ms  (kernels/parquet-wasm median ${(a.median / b.median).toFixed(2)}×)`);
 }
 await engine.close();
