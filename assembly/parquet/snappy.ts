@@ -108,6 +108,7 @@ export function pqSnappy(src: usize, srcLen: i32, dst: usize, dstCap: i32): i32 
         let n = <usize>(tag >>> 2) + 1;
         if (n <= 16) {
           // Short literal (most of them): one 16-byte move, src and dst slack make the overrun safe.
+          assert(ip + 17 <= srcEnd && op + 16 <= dstEnd);
           v128.store(op, v128.load(ip, 1));
           ip += 1 + n;
           op += n;
@@ -144,6 +145,8 @@ export function pqSnappy(src: usize, srcLen: i32, dst: usize, dstCap: i32): i32 
       ip += 1 + <usize>extra;
       if (off - 1 >= op - dst) return MALFORMED; // offset 0 wraps to the largest usize
       const from = op - off;
+      // The slack covers a 64-byte copy's last 16-byte store (debug builds check the claim).
+      assert(from >= dst && op + n + 15 < dstEnd);
       if (off >= 16) {
         // Each 16-byte load ends at or before the store it feeds: only bytes already written are read.
         v128.store(op, v128.load(from));
