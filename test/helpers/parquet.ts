@@ -97,6 +97,9 @@ export function labs2(): Lab[] {
   });
 }
 
+/** n random bytes. */
+export const randomBytes = (n: number, r: () => number): Uint8Array => Uint8Array.from({ length: n }, () => (r() * 256) | 0);
+
 /** Bytes as a short hex string for messages. */
 export const hex = (b: Uint8Array, max = 48): string =>
   Array.from(b.subarray(0, max), (x) => x.toString(16).padStart(2, '0')).join(' ') + (b.length > max ? ' …' : '');

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { snappyUncompress } from 'hyparquet';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { rng } from '../helpers/rng.js';
-import { labs2, firstDiff, hex, type Lab } from '../helpers/parquet.js';
+import { labs2, firstDiff, hex, randomBytes, type Lab } from '../helpers/parquet.js';
 
 // ---- an independent reference and a stream builder --------------------------------------------
 
@@ -128,8 +128,6 @@ function agrees(lab: Lab, src: Uint8Array, cap: number, where: string): number {
   }
   return rc;
 }
-
-const randomBytes = (n: number, r: () => number): Uint8Array => Uint8Array.from({ length: n }, () => (r() * 256) | 0);
 
 const WORDS = 'the quick furiously regular deposits sleep carefully final packages across ironic accounts pending requests blithely express foxes'.split(' ');
 

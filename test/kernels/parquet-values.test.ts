@@ -1,14 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rng } from '../helpers/rng.js';
-import { labs2, firstDiff, type Lab } from '../helpers/parquet.js';
+import { labs2, firstDiff, randomBytes, type Lab } from '../helpers/parquet.js';
 
 // Scalar references for the page-value kernels (gather, spread, widen, byte arrays, levels, bits),
 // each written from the kernel's contract, byte by byte.
 
 const WIDTHS = [1, 2, 4, 8, 16];
 const LENGTHS = [...Array.from({ length: 130 }, (_, i) => i), 1000, 4099];
-const randomBytes = (n: number, r: () => number): Uint8Array => Uint8Array.from({ length: n }, () => (r() * 256) | 0);
 const i32Bytes = (a: ArrayLike<number>): Uint8Array => new Uint8Array(Int32Array.from(a).buffer);
 const getBit = (b: Uint8Array, i: number): number => (b[i >> 3] >> (i & 7)) & 1;
 
