@@ -5,7 +5,9 @@
  * Every pointer is a byte address in the kernel's memory; the host allocates every buffer. Results
  * are i32: ≥ 0 success (its meaning per kernel below), negative an error code (PqError). A kernel
  * never reads or writes outside the ranges it was given, whatever the input bytes — corrupt pages
- * give an error code, never a trap. The contracts in full: assembly/parquet/README.md.
+ * give an error code, never a trap. After an error the outputs are unspecified (partly written).
+ * Byte-array kernels may leave scratch bytes in [data + last offset, data + dataCap). Source and
+ * destination buffers must not overlap. The contracts in full: assembly/parquet/README.md.
  */
 
 /** Negative results of the pq* kernels. */
