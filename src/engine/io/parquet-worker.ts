@@ -5,7 +5,10 @@
  * - our kernel path (parquet-pages.ts): when the main thread vouched for the file's types and the
  *   group's codecs / encodings are ours, its column chunks are read (fs.readSync) straight into a
  *   kernel memory private to this worker — a shared WebAssembly.Memory with our kernel module
- *   instantiated over it — and decoded there by the pq* kernels into the plan's block layout;
+ *   instantiated over it — and decoded there by the pq* kernels into the plan's block layout. The
+ *   main thread copies the block out of that memory itself and then releases it, so this worker
+ *   decodes the next group meanwhile, into another such memory (a "slot": one per group awaiting
+ *   its copy, ≤ 2 per file with the main thread's read-ahead);
  * - parquet-wasm (arrow-rs in wasm): for everything else. Its async reader drives Rust futures from
  *   queueMicrotask callbacks, so a panic on corrupt input is an uncaught exception: it kills this
  *   worker (parquet.ts fails the pending reads with FileFormatError and starts a new one) instead of
@@ -35,57 +38,70 @@ interface OpenFile {
   why?: string;
 }
 
-type Held = { kind: 'ffi'; ffi: pw.FFIStream; copies: number[] } | { kind: 'kernel'; at: number; total: number };
-
 const files = new Map<number, OpenFile>();
-const held = new Map<number, Held>();
+/** Groups decoded by parquet-wasm waiting for their 'copy', by `${file}:${group}`. */
+const held = new Map<string, { ffi: pw.FFIStream; copies: number[] }>();
+const key = (file: number, group: number): string => `${file}:${group}`;
 
 // ---- the kernel path ---------------------------------------------------------------------------
 
-interface Kernel {
+/** A kernel instance over a memory of its own, holding at most one decoded group (`owner`) at a time. */
+interface Slot {
   k: ParquetKernel;
   mem: KernelMemory;
-  /** First 64-aligned address above the kernel's static data. */
+  /** First 64-aligned address above the kernel's static data: where a group's layout starts. */
   heap: number;
+  /** `${file}:${group}` of the block waiting for the main thread's copy and 'release'. */
+  owner?: string;
 }
 
-/** undefined: not made yet; null: the kernel module lacks the pq* exports (or none was sent). */
-let kernel: Kernel | null | undefined;
-/** Drops an idle kernel memory (it keeps the size of the largest group decoded, ~200 MB at SF 1). */
+const slots: Slot[] = [];
+/** Whether the kernel module has the pq* exports (undefined: not looked at yet). */
+let kernelOk: boolean | undefined;
+/** Drops idle kernel memories (each keeps the size of the largest group it decoded, ~215 MB at SF 1). */
 let idleTimer: NodeJS.Timeout | undefined;
 const IDLE_MS = 5000;
 
-function kernelOf(): Kernel | null {
-  if (kernel !== undefined) return kernel;
+/** A free slot, made if need be; null when the kernel module cannot decode Parquet. */
+function freeSlot(): Slot | null {
+  const free = slots.find((s) => s.owner === undefined);
+  if (free || kernelOk === false) return free ?? null;
   const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
-  if (!module) return (kernel = null);
-  // Private to this worker: nothing else runs in it, so a bump allocator reset per group is enough.
-  // Maximum 4 GiB (the module's declared maximum); pages are committed only as it grows.
+  if (!module) return ((kernelOk = false), null);
+  // Private to this slot: nothing else runs in it, so a bump allocator from `heap` per group is
+  // enough. Maximum 4 GiB (the module's declared maximum); pages are committed only as it grows.
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
   const k = instantiateKernel(module, memory) as unknown as ParquetKernel & { heapBase(): number };
-  if (!KERNEL_EXPORTS.every((name) => typeof k[name] === 'function')) return (kernel = null);
-  return (kernel = { k, mem: new KernelMemory(memory), heap: Math.ceil(k.heapBase() / 64) * 64 });
+  kernelOk = KERNEL_EXPORTS.every((name) => typeof k[name] === 'function');
+  if (!kernelOk) return null;
+  const slot = { k, mem: new KernelMemory(memory), heap: Math.ceil(k.heapBase() / 64) * 64 };
+  slots.push(slot);
+  return slot;
 }
 
 /**
  * Decodes group `g` of `file` — or its part `part.k` of `part.n` (column ranges: partStart) — with our
- * kernels into a held block; the reason when it does not.
+ * kernels into a slot; the plan and where the block is, or the reason when it does not.
  */
-function kernelRead(f: OpenFile, file: number, g: number, part?: { k: number; n: number }): { plan: GroupPlan } | string {
-  const kr = kernelOf();
-  if (!kr) return 'the parquet kernels are not in the kernel module';
+function kernelRead(f: OpenFile, file: number, g: number, part?: { k: number; n: number }): { plan: GroupPlan; src: { mem: WebAssembly.Memory; at: number } } | string {
   if (!f.cols || !f.md || !f.read) return f.why ?? 'no footer';
   const rg = f.md.row_groups[g];
   if (!rg) throw new Error(`no row group ${g} (the file has ${f.md.row_groups.length})`);
-  // Above every other file's held group (a scan of another file may be waiting for its copy).
-  let base = kr.heap;
-  for (const [other, h] of held) if (other !== file && h.kind === 'kernel') base = Math.max(base, Math.ceil((h.at + h.total) / 64) * 64);
-  dropHeld(file);
+  release(key(file, g)); // a block of this group not copied (the main thread gave up on it)
+  const slot = freeSlot();
+  if (!slot) return 'the parquet kernels are not in the kernel module';
   const [from, to] = part ? [partStart(rg, part.n, part.k), partStart(rg, part.n, part.k + 1)] : [0, f.cols.length];
-  const r = decodeGroup({ k: kr.k, mem: kr.mem, cols: f.cols, fileSize: f.size, read: f.read }, rg, base, from, to);
+  const r = decodeGroup({ k: slot.k, mem: slot.mem, cols: f.cols, fileSize: f.size, read: f.read }, rg, slot.heap, from, to);
   if ('unsupported' in r) return r.unsupported;
-  held.set(file, { kind: 'kernel', at: r.at, total: r.plan.total });
-  return { plan: r.plan };
+  slot.owner = key(file, g);
+  return { plan: r.plan, src: { mem: slot.mem.memory, at: r.at } };
+}
+
+/** Frees what is held for `${file}:${group}` (a slot, or parquet-wasm's buffers). */
+function release(k: string): void {
+  for (const s of slots) if (s.owner === k) s.owner = undefined;
+  held.get(k)?.ffi.free();
+  held.delete(k);
 }
 
 /** The footer through hyparquet, and the columns as our kernels would decode them. */
@@ -195,18 +211,13 @@ function ffiPlan(ffi: pw.FFIStream): { plan: GroupPlan; copies: number[] } | nul
   return { plan: { rows, total, cols }, copies };
 }
 
-function dropHeld(file: number): void {
-  const h = held.get(file);
-  held.delete(file);
-  if (h?.kind === 'ffi') h.ffi.free();
-}
-
 // ---- requests ----------------------------------------------------------------------------------
 
 type Request =
   | { op: 'open'; id: number; file: number; path?: string; bytes?: Uint8Array }
   | { op: 'read'; id: number; file: number; group: number; ffi: boolean; kernel: boolean; part?: { k: number; n: number } }
-  | { op: 'copy'; id: number; file: number; mem: WebAssembly.Memory; at: number }
+  | { op: 'copy'; id: number; file: number; group: number; mem: WebAssembly.Memory; at: number }
+  | { op: 'release'; id: number; file: number; group: number }
   | { op: 'close'; id: number; file: number };
 
 async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?: ArrayBuffer[] }> {
@@ -230,7 +241,7 @@ async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?
     let fallback: string | undefined;
     if (m.kernel) {
       const r = kernelRead(f, m.file, m.group, m.part);
-      if (typeof r !== 'string') return { reply: { ok: true, plan: r.plan, path: 'kernel' } };
+      if (typeof r !== 'string') return { reply: { ok: true, plan: r.plan, src: r.src, path: 'kernel' } };
       // A part not ours: the main thread reads the whole group through parquet-wasm instead.
       if (m.part) return { reply: { ok: true, fallback: r } };
       fallback = r;
@@ -248,8 +259,8 @@ async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?
       }
       if (p) {
         t.free();
-        dropHeld(m.file);
-        held.set(m.file, { kind: 'ffi', ffi, copies: p.copies });
+        release(key(m.file, m.group));
+        held.set(key(m.file, m.group), { ffi, copies: p.copies });
         return { reply: { ok: true, plan: p.plan, path: 'ffi', fallback } };
       }
       // Not plain (dictionary / view / nested columns): this group goes as IPC.
@@ -258,40 +269,39 @@ async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?
     return { reply: { ok: true, ipc, path: 'ipc', fallback }, transfer: [ipc.buffer as ArrayBuffer] };
   }
   if (m.op === 'copy') {
-    const h = held.get(m.file);
-    held.delete(m.file);
+    const k = key(m.file, m.group);
+    const h = held.get(k);
+    held.delete(k);
     if (!h) throw new Error('no decoded row group to copy');
-    const dst = new Uint8Array(m.mem.buffer);
-    if (h.kind === 'kernel') {
-      // Safe unchecked: the main thread allocated plan.total bytes at `at`; the block is contiguous.
-      dst.set(new Uint8Array(kernel!.mem.memory.buffer, h.at, h.total), m.at);
-    } else {
-      try {
-        // Safe unchecked: ffiPlan reserved align64(len) bytes for every copy inside [at, at + total),
-        // which the main thread allocated; a bogus source range only shortens the copy (subarray clamps).
-        const src = new Uint8Array(pw.wasmMemory().buffer);
-        const c = h.copies;
-        for (let k = 0; k < c.length; k += 3) dst.set(src.subarray(c[k], c[k] + c[k + 1]), m.at + c[k + 2]);
-      } finally {
-        h.ffi.free();
-      }
+    try {
+      // Safe unchecked: ffiPlan reserved align64(len) bytes for every copy inside [at, at + total),
+      // which the main thread allocated; a bogus source range only shortens the copy (subarray clamps).
+      const src = new Uint8Array(pw.wasmMemory().buffer), dst = new Uint8Array(m.mem.buffer);
+      const c = h.copies;
+      for (let i = 0; i < c.length; i += 3) dst.set(src.subarray(c[i], c[i] + c[i + 1]), m.at + c[i + 2]);
+    } finally {
+      h.ffi.free();
     }
+    return { reply: { ok: true } };
+  }
+  if (m.op === 'release') {
+    release(key(m.file, m.group));
     return { reply: { ok: true } };
   }
   // close
   const f = files.get(m.file);
   files.delete(m.file);
-  dropHeld(m.file);
+  for (const k of [...held.keys(), ...slots.map((s) => s.owner)]) if (k?.startsWith(`${m.file}:`)) release(k);
   if (f) {
     f.pf.free();
     if (f.fd !== undefined) closeSync(f.fd);
   }
-  if (files.size === 0 && kernel) {
-    // A load is usually followed by more (a scan per query, a benchmark): keep the grown memory
-    // warm for a few seconds (growing it again costs page faults), then let it go.
+  if (files.size === 0 && slots.length > 0) {
+    // A load is usually followed by more (a scan per query, a benchmark): keep the grown memories
+    // warm for a few seconds (growing them again costs page faults), then let them go.
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
-      if (files.size === 0) kernel = undefined;
+      if (files.size === 0) slots.length = 0;
     }, IDLE_MS);
     idleTimer.unref();
   }

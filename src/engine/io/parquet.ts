@@ -248,22 +248,25 @@ export class ParquetSource {
     let next = 0;
     // AETHERFLOW_PARQUET_FFI=0 sends every group as IPC (the A/B and the tests' cross-check).
     const ffi = process.env.AETHERFLOW_PARQUET_FFI !== '0';
+    const kernel = this.#kernelOff(ffi) === null;
+    // Reads in flight. Groups our kernels decode are copied out of the decoder's memory here, so a
+    // decoder can already decode its next group: two per decoder keep them busy while the main
+    // thread copies and the consumer imports. A group decoded by parquet-wasm is copied by its
+    // decoder, so there a read goes to a decoder only after its copy (queued before it, the read
+    // would hold the copy up for a whole decode): one per decoder.
+    const window = kernel ? 2 * POOL_SIZE : POOL_SIZE;
     // The last groups, fewer than the decoders (one group of a small file, the odd one at the end),
     // are cut into a column range per decoder when our kernels decode them, so no decoder idles
     // through the tail of a load.
-    const tail = POOL_SIZE > 1 && this.#arrowSchema().fields.length >= POOL_SIZE && this.#kernelOff(ffi) === null
-      ? this.rowGroups - (this.rowGroups % POOL_SIZE) : this.rowGroups;
+    const tail = POOL_SIZE > 1 && this.#arrowSchema().fields.length >= POOL_SIZE && kernel ? this.rowGroups - (this.rowGroups % POOL_SIZE) : this.rowGroups;
     const push = (p: Promise<Part[]>) => {
       p.catch(() => {}); // awaited below in order; an early exit must not leave it unhandled
       ahead.push(p);
     };
-    // Tops the reads in flight up to one per decoder. A read goes to a decoder only after its copy
-    // (queued before it, the read would hold the copy up for a whole decode), so parts of a tail
-    // group go out once every earlier group has been copied.
     const more = () => {
-      while (next < this.rowGroups && ahead.length < POOL_SIZE) {
+      while (next < this.rowGroups && ahead.length < window) {
         if (next >= tail) {
-          if (ahead.length === 0) push(this.#readParts(next++));
+          if (ahead.length <= window - POOL_SIZE) push(this.#readParts(next++)); // one read per decoder
           return;
         }
         push(this.#read(next++, ffi).then((p) => [p]));
@@ -279,11 +282,10 @@ export class ParquetSource {
           const plan = joinParts(this.name, plans, g);
           const at = place(plan.total);
           let off = 0;
-          await Promise.all(parts.map((p, i) => {
-            const call = ParquetSource.#call(this.name, p.w, { op: 'copy', file: p.file, mem: memory, at: at + off }, 'corrupt row group', g);
+          parts.forEach((p, i) => {
+            this.#copyOut(p, g, memory, at + off);
             off += plans[i].total;
-            return call;
-          }));
+          });
           count({ id: 0, ok: true, path: 'kernel' }, undefined);
           paths.split++;
           more();
@@ -291,12 +293,15 @@ export class ParquetSource {
           continue;
         }
         // A part is not ours (a codec, an encoding): the whole group through parquet-wasm.
+        for (const p of parts) if (p.r.plan) this.#copyOut(p, g);
         parts = [await this.#read(g, ffi, parts.find((p) => !p.r.plan)!.r.fallback ?? 'a part not decoded')];
       }
-      const { r, w, file } = parts[0];
+      const part = parts[0];
+      const r = part.r;
       if (r.plan) {
         const at = place(r.plan.total);
-        await ParquetSource.#call(this.name, w, { op: 'copy', file, mem: memory, at }, 'corrupt row group', g);
+        if (r.src) this.#copyOut(part, g, memory, at);
+        else await ParquetSource.#call(this.name, part.w, { op: 'copy', file: part.file, group: g, mem: memory, at }, 'corrupt row group', g);
         more();
         yield r.plan.rows > 0 ? [this.#landedBatch(r.plan, memory, at, g)] : []; // as decode(): no empty batches
       } else {
@@ -307,6 +312,19 @@ export class ParquetSource {
         yield this.decode(new Uint8Array(memory.buffer, at, ipc.byteLength), g);
       }
     }
+  }
+
+  /**
+   * Copies a block our kernels decoded (r.src: in the decoder's own memory, shared) into `memory` at
+   * `at` — on this thread, so the decoder is already on its next group — and releases it (without
+   * a destination: just releases). The release goes out before any later read to that decoder.
+   */
+  #copyOut(p: Part, group: number, memory?: WebAssembly.Memory, at = 0): void {
+    const { mem, at: from } = p.r.src!;
+    // Safe unchecked: the block is plan.total bytes at `from` in the decoder's memory, and `at` is
+    // plan.total bytes the caller placed in `memory`.
+    if (memory) new Uint8Array(memory.buffer).set(new Uint8Array(mem.buffer, from, p.r.plan!.total), at);
+    if (!p.w.dead) p.w.call({ op: 'release', file: p.file, group }).catch(() => {});
   }
 
   /** apache-arrow views over a group the decoder copied to `at` (decimals as float64). */
