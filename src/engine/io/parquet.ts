@@ -1,13 +1,13 @@
 /**
- * Parquet in and out through parquet-wasm (arrow-rs' reader and writer compiled to wasm). Why this
- * library and not hyparquet: see README.md beside this file (measured: ~3× faster to read, ~3× faster
- * to write on a lineitem-like file; it hands back Arrow, which is what we import).
+ * Parquet in and out. Writing is parquet-wasm's (arrow-rs' writer compiled to wasm); reading is row
+ * group by row group in decoder workers (parquet-worker.ts): our own page kernels decode the groups
+ * they can (parquet-pages.ts), parquet-wasm the rest. Why: see README.md beside this file.
  *
- * Reading is row group by row group: decoder workers (below) open the file as a Blob
- * (`fs.openAsBlob`: ranged file reads, the file is never loaded whole), decode one row group each,
- * and send it back as Arrow IPC stream bytes; files.ts lands those bytes in the batch's scope and
- * imports them (borrowing the aligned buffers). A scan holds about one row group per decoder — a
- * file larger than the engine's memory limit streams through a filter / aggregate query.
+ * A decoder opens the file (parquet-wasm with `fs.openAsBlob`: ranged reads, the file is never
+ * loaded whole; our path reads column chunks with fs.readSync) and decodes one row group at a time
+ * into one block of 64-aligned buffers; landed() copies each block into the batch's scope, where
+ * apache-arrow views over it are borrowed by the importer. A scan holds a few row groups at most —
+ * a file larger than the engine's memory limit streams through a filter / aggregate query.
  *
  * Types: whatever arrow-rs maps the Parquet types to (ints, floats, bool, date32, timestamps, utf8 /
  * large utf8, dictionaries). DECIMAL columns (DuckDB's and TPC-H's money columns) are converted to
@@ -236,11 +236,11 @@ export class ParquetSource {
   /**
    * Row groups landed in `memory` (a shared WebAssembly.Memory), in order, each as the record
    * batches viewing it there. `place(bytes)` is called once per group and returns a 64-aligned
-   * address of `bytes` in `memory` (the batch's scope). A plain group (every column fixed-width,
-   * bool or utf8/binary — see the worker) is copied by its decoder straight out of parquet-wasm's
-   * memory into that block: no IPC serialization, no transfer, one copy. Other groups come as IPC
-   * bytes, copied into the block and parsed there. Either way apache-arrow views point into
-   * `memory` at 64-aligned buffers, so the importer borrows them.
+   * address of `bytes` in `memory` (the batch's scope). A group our kernels decoded is copied here
+   * out of its decoder's memory; a plain group parquet-wasm decoded (every column fixed-width, bool
+   * or utf8/binary) is copied by its decoder straight out of parquet-wasm's memory: one copy, no IPC
+   * either way. Other groups come as IPC bytes, copied into the block and parsed there. Either way
+   * apache-arrow views point into `memory` at 64-aligned buffers, so the importer borrows them.
    */
   async *landed(memory: WebAssembly.Memory, place: (bytes: number) => number, signal?: AbortSignal): AsyncGenerator<RecordBatch[]> {
     // Each entry: a group's reply, or one per decoder for a group decoded in parts.
