@@ -115,6 +115,8 @@ export class ParquetSource {
   readonly #kernelInfo: Reply['kernel'];
   /** The file id in each worker it was opened in (a replaced worker is not in here: reopen). */
   readonly #opened = new Map<DecoderWorker, number>();
+  /** The 'open' replies still awaited, per worker: every read waits for it, in the order reads were asked for. */
+  readonly #opening = new Map<DecoderWorker, Promise<unknown>>();
 
   private constructor(name: string, input: { path?: string; bytes?: Uint8Array }, reply: Reply, w: DecoderWorker, file: number) {
     this.name = name;
@@ -201,8 +203,11 @@ export class ParquetSource {
     if (file === undefined) {
       file = nextFile++;
       this.#opened.set(w, file);
-      await ParquetSource.#call(this.name, w, { op: 'open', file, ...this.#input }, 'not a readable Parquet file', g);
+      this.#opening.set(w, ParquetSource.#call(this.name, w, { op: 'open', file, ...this.#input }, 'not a readable Parquet file', g));
     }
+    // Every caller waits for the open (not only the first): a later group's read must not be sent
+    // ahead of an earlier one still waiting for it, or the decoder would decode them out of turn.
+    await this.#opening.get(w);
     return file;
   }
 
