@@ -1,7 +1,8 @@
 /**
  * The Parquet load alone (case load_parquet of tpch.bench.ts), ours and Polars interleaved in one
  * process so both see the same machine load: `engine.read(lineitem.parquet)` then release, vs
- * `pl.readParquet`. Prints each run, the min and median of each, the ratio and the load average.
+ * `pl.readParquet`. Prints each run, the min and median of each, the ratio and the load average; at the
+ * default sf 1 / seed 1 also writes bench/results/load-parquet.json.
  *
  *   node --import tsx bench/tpch/load-parquet.bench.ts [--sf 1] [--seed 1] [--runs 7] [--dir DIR] [--ipc] [--wasm]
  *
@@ -14,6 +15,7 @@ import { loadavg } from 'node:os';
 import pl from 'nodejs-polars';
 import { Engine } from '../../src/engine/engine.js';
 import { argValue, ensureLineitemFiles } from './lineitem.js';
+import { writeResults, type Row } from '../lib/harness.js';
 
 const sf = Number(argValue('sf', '1'));
 const seed = Number(argValue('seed', '1'));
@@ -71,5 +73,13 @@ if (times['aetherflow-ipc']) {
 if (times['aetherflow-wasm']) {
   const b = stat(times['aetherflow-wasm']);
   console.log(`  aetherflow-wasm median ${b.median.toFixed(0)} ms  min ${b.min.toFixed(0)} ms  (kernels/parquet-wasm median ${(a.median / b.median).toFixed(2)}×)`);
+}
+// bench/results/load-parquet.json (default sf/seed only): p99 is the max of these few runs.
+if (sf === 1 && seed === 1) {
+  const rows: Row[] = Object.entries(times).map(([impl, xs]) => ({
+    case: `load_parquet_sf${sf}`, impl, median_ms: stat(xs).median, p99_ms: Math.max(...xs), samples: xs.length,
+    min_ms: stat(xs).min, load_average: Number(la0.toFixed(2)),
+  }));
+  writeResults('load-parquet', rows);
 }
 await engine.close();
