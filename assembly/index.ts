@@ -20,3 +20,4 @@ export { keyRange, denseSlots, denseGroupIds, denseKeys, denseMap, groupIdsHash,
 export { fusedSlots, fusedMaskSlots, fusedGroupSums } from './fused/index';
 export { csvScan, csvParse, csvRowCut } from './csv/index';
 export { pqSnappy, pqRle, pqGather, pqSpread, pqWiden, pqByteArrayPlain, pqByteArrayDict, pqSpreadOffsets, pqDefLevels, pqBits } from './parquet/index';
+export { utf8Valid, utf8Values } from './utf8/index';
