@@ -21,6 +21,8 @@ import { Engine } from '../../src/engine/engine.js';
 import { col, count, sum } from '../../src/engine/expr.js';
 import { FileFormatError } from '../../src/engine/io/ipc.js';
 import { parquetDecodeStats } from '../../src/engine/io/parquet.js';
+import { KernelMemory, PageError, decodeGroup, kernelColumns, type GroupSource } from '../../src/engine/io/parquet-pages.js';
+import { compileKernel, instantiateKernel } from '../../src/kernels/module.js';
 import { datasetRows, typedFailure, typesOf, withEnv } from '../helpers/engine.js';
 import { rng } from '../helpers/rng.js';
 
@@ -346,6 +348,102 @@ test('corrupt pages (seeded: bytes in page data and headers, ranges cut out, tru
   }
   // The decoders survive all of it.
   assert.is((await same(join(dir, 'fuzz-snappy.parquet'), 'after the fuzz')).kernel, 3);
+});
+
+// ---- UTF-8 ---------------------------------------------------------------------------------------
+
+/** A marker (4 bytes no writer produces elsewhere) whose second byte patchUtf8 overwrites. */
+const MARK = 'Q\u0001Q\u0002';
+
+/** Every occurrence of MARK's bytes in the file (values, and min/max statistics) gets `bad` at its second byte. */
+function patchUtf8(file: Uint8Array, bad: number): number {
+  const m = new TextEncoder().encode(MARK);
+  let hits = 0;
+  for (let i = 0; i + 4 <= file.length; i++) {
+    if (file[i] === m[0] && file[i + 1] === m[1] && file[i + 2] === m[2] && file[i + 3] === m[3]) (file[i + 1] = bad), hits++;
+  }
+  return hits;
+}
+
+/** Three row groups of 1000 rows, UNCOMPRESSED (so values can be patched in place): `s` holds MARK at row 1234. */
+function utf8File(encoding: 'PLAIN' | 'RLE_DICTIONARY', type: 'STRING' | 'BYTE_ARRAY' = 'STRING'): Uint8Array {
+  const n = 3000;
+  const s = Array.from({ length: n }, (_, i) => (i === 1234 ? `ab${MARK}cd` : i % 7 === 0 ? null : encoding === 'PLAIN' ? `v${i}-é中😀` : `k${i % 10}ß`));
+  const columnData = [
+    { name: 'i', data: Int32Array.from({ length: n }, (_, i) => i), type: 'INT32' as const, nullable: false },
+    type === 'STRING'
+      ? { name: 's', data: s, type: 'STRING' as const, encoding }
+      : { name: 's', data: s.map((v) => (v === null ? null : new TextEncoder().encode(v))), type: 'BYTE_ARRAY' as const, encoding },
+  ];
+  return new Uint8Array(parquetWriteBuffer({ columnData, pageSize: 4000, rowGroupSize: 1000, codec: 'UNCOMPRESSED' }));
+}
+
+/** Decodes every group of a file with parquet-pages.ts on this thread (a kernel memory of its own, as a decoder worker has). */
+function decodeAll(file: Uint8Array): void {
+  const md = parquetMetadata(file.slice().buffer);
+  const cols = kernelColumns(md);
+  if (typeof cols === 'string') throw new Error(cols);
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
+  const k = instantiateKernel(compileKernel(), memory) as unknown as GroupSource['k'] & { heapBase(): number };
+  const src: GroupSource = { k, mem: new KernelMemory(memory), cols, fileSize: file.length, read: (dst, pos) => dst.set(file.subarray(pos, pos + dst.length)) };
+  for (const rg of md.row_groups) {
+    const r = decodeGroup(src, rg, Math.ceil(k.heapBase() / 64) * 64);
+    if ('unsupported' in r) throw new Error(r.unsupported);
+  }
+}
+
+test('invalid UTF-8 in a string column (plain pages, a dictionary value) → FileFormatError naming file, row group, column and row, on both paths', async () => {
+  for (const [encoding, bad, want] of [
+    ['PLAIN', 0xff, /column 's': row 234 of the row group is not valid UTF-8 \(an invalid sequence at its byte 3: 61 62 51 ff 51 02 63 64\)/],
+    ['PLAIN', 0xc0, /column 's': row 234 of the row group is not valid UTF-8 \(an invalid sequence at its byte 3: 61 62 51 c0/], // overlong lead
+    ['RLE_DICTIONARY', 0xed, /column 's' dictionary page: dictionary value \d+ is not valid UTF-8 \(an invalid sequence at its byte 3: 61 62 51 ed 51/],
+  ] as const) {
+    const file = utf8File(encoding);
+    const shapes = pagesOf(file);
+    assert.ok(shapes[1].some((p) => (encoding === 'PLAIN' ? p.encoding === 'PLAIN' && p.type !== 'DICTIONARY_PAGE' : p.type === 'DICTIONARY_PAGE')), `${encoding}: page shapes`);
+    assert.ok(patchUtf8(file, bad) >= 1);
+    const name = `bad-utf8-${encoding}-${bad.toString(16)}.parquet`;
+    const before = parquetDecodeStats();
+    const ours = await typedFailure(engine.read(file, { format: 'parquet', name }).then((ds) => datasetRows(engine, ds)));
+    assert.is(parquetDecodeStats().ffi + parquetDecodeStats().ipc, before.ffi + before.ipc, 'no group went to parquet-wasm');
+    assert.instance(ours, FileFormatError);
+    assert.is((ours as FileFormatError).file, name);
+    assert.is((ours as FileFormatError).batch, 1, ours.message);
+    assert.match(ours.message, want);
+    // parquet-wasm rejects the same file: arrow-rs checks UTF-8 too (its async reader traps on it,
+    // so the message says the decoder crashed), same error type, file and row group.
+    const theirs = await withEnv('AETHERFLOW_PARQUET_KERNEL', '0', () => typedFailure(engine.read(file, { format: 'parquet', name }).then((ds) => datasetRows(engine, ds))));
+    assert.instance(theirs, FileFormatError);
+    assert.is((theirs as FileFormatError).batch, 1, theirs.message);
+    // …and so does arrow-rs' synchronous reader, with its own words.
+    assert.throws(() => pw.readParquet(file), /non UTF-8|utf-8/i);
+  }
+});
+
+test('UTF-8: the same bytes in a binary column decode; valid multi-byte text reads the same both ways', async () => {
+  // The engine imports no Binary columns, so the binary file is decoded by parquet-pages.ts directly.
+  for (const encoding of ['PLAIN', 'RLE_DICTIONARY'] as const) {
+    const bin = utf8File(encoding, 'BYTE_ARRAY');
+    assert.ok(patchUtf8(bin, 0xff) >= 1);
+    decodeAll(bin);
+    const str = utf8File(encoding);
+    patchUtf8(str, 0xff);
+    assert.throws(() => decodeAll(str), (e: unknown) => e instanceof PageError && /not valid UTF-8/.test((e as Error).message));
+  }
+  for (const encoding of ['PLAIN', 'RLE_DICTIONARY'] as const) {
+    const ok = utf8File(encoding);
+    const r = await same(ok, `valid utf8 ${encoding}`);
+    assert.is(r.kernel, 3);
+    assert.is(r.ours.rows[1235].s, encoding === 'PLAIN' ? 'v1235-é中😀' : 'k5ß');
+    assert.is(r.ours.rows[1234].s, `ab${MARK}cd`);
+  }
+  // DuckDB, snappy: multi-byte values on plain pages (unique) and in a dictionary, nulls between.
+  const p = join(dir, 'duck-utf8.parquet');
+  await duck.run(`COPY (SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'ünïcödé-' || i || '-中文-😀' END AS u, ['ä', 'ß', '€', '𝄞', 'x'][1 + i % 5] AS d FROM range(5000) t(i)) TO '${p}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+  const r = await same(p, 'duckdb utf8');
+  assert.is(r.kernel, 3);
+  assert.is(r.ours.rows[4003].u, 'ünïcödé-4003-中文-😀');
+  assert.is(r.ours.rows[4003].d, '𝄞');
 });
 
 test.run();

@@ -21,6 +21,8 @@
  * Corrupt input (a bad page header, a page past its chunk, a snappy block that does not decompress
  * to its stated size, an index past the dictionary, too few values) throws PageError naming the
  * column and the page; the kernels themselves never read or write outside the ranges given here.
+ * So does a utf8 column (STRING / ENUM / JSON) whose bytes are not valid UTF-8 — the error names the
+ * row in the group, or the dictionary value — as arrow-rs rejects it (binary columns are not checked).
  *
  * Kernel memory during one group (addresses grow upwards; `base` is above the kernel's static data
  * and above any group still held for its copy):
@@ -39,10 +41,12 @@ import type { ColumnMetaData, Encoding, FileMetaData, RowGroup, SchemaElement } 
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { PqError, type ParquetKernel } from './parquet-kernel.js';
 import type { ColumnPlan, GroupPlan } from './parquet-protocol.js';
+import { invalidUtf8Row, type Utf8Kernel } from './utf8-kernel.js';
 
-/** The pq* exports this path calls (a worker checks they exist before using the path). */
-export const KERNEL_EXPORTS: ReadonlyArray<keyof ParquetKernel> = [
+/** The kernel exports this path calls (a worker checks they exist before using the path). */
+export const KERNEL_EXPORTS: ReadonlyArray<keyof (ParquetKernel & Utf8Kernel)> = [
   'pqSnappy', 'pqRle', 'pqGather', 'pqByteArrayPlain', 'pqByteArrayDict', 'pqDefLevels', 'pqSpread', 'pqSpreadOffsets', 'pqWiden', 'pqBits',
+  'utf8Valid', 'utf8Values',
 ];
 
 /** A corrupt page or column chunk: the message names the column and page. */
@@ -189,7 +193,7 @@ export type ReadAt = (dst: Uint8Array, position: number) => void;
 
 /** The state of one decode: the kernels, their memory, the file. */
 export interface GroupSource {
-  k: ParquetKernel;
+  k: ParquetKernel & Utf8Kernel;
   mem: KernelMemory;
   cols: readonly KernelColumn[];
   fileSize: number;
@@ -256,7 +260,7 @@ export function decodeGroup(src: GroupSource, rg: RowGroup, base: number, from =
 
 class GroupDecoder {
   readonly #s: GroupSource;
-  readonly #k: ParquetKernel;
+  readonly #k: ParquetKernel & Utf8Kernel;
   readonly #mem: KernelMemory;
   readonly #rg: RowGroup;
   readonly #base: number;
@@ -447,6 +451,14 @@ class GroupDecoder {
       data = out + slot(4 * (rows + 1));
       c.pages.forEach((p, n) => (nonNull += this.#strings(c, p, n, s, offsets, data, dict)));
       bytes = this.#mem.i32[(offsets >>> 2) + rows];
+      // UTF-8, as arrow-rs checks it (it rejects the file): the values of dictionary pages were
+      // checked once in the dictionary (#dictionary), so only a chunk with PLAIN pages is checked
+      // here, whole (the bytes at ~15 GB/s, plus one byte per value start when any is non-ASCII).
+      if (col.fmt === 'u' && c.pages.some((p) => p.encoding === 'PLAIN')) {
+        this.#where = `column '${col.name}'`;
+        const row = invalidUtf8Row(this.#k, this.#mem.i32, offsets, rows, data);
+        if (row >= 0) this.#bad(`row ${row} of the row group is not valid UTF-8 (${this.#utf8Detail(offsets, data, row)})`);
+      }
     } else {
       data = out;
       bytes = col.physical === 'BOOLEAN' ? (rows + 7) >>> 3 : rows * col.outWidth;
@@ -483,10 +495,24 @@ class GroupDecoder {
     this.#mem.i32[s.dictOffsets >>> 2] = 0;
     const rc = this.#k.pqByteArrayPlain(at, len, d.values, s.dictOffsets, s.dictData, len);
     if (rc < 0) this.#bad(`byte array values cut short (${rc})`);
+    if (c.col.fmt === 'u') {
+      // Every string of a dictionary-encoded page is one of these (arrow-rs checks them here too).
+      const bad = invalidUtf8Row(this.#k, this.#mem.i32, s.dictOffsets, d.values, s.dictData);
+      if (bad >= 0) this.#bad(`dictionary value ${bad} is not valid UTF-8 (${this.#utf8Detail(s.dictOffsets, s.dictData, bad)})`);
+    }
     const offs = this.#mem.i32.subarray(s.dictOffsets >>> 2, (s.dictOffsets >>> 2) + d.values + 1);
     let maxLen = 0;
     for (let i = 0; i < d.values; i++) maxLen = Math.max(maxLen, offs[i + 1] - offs[i]);
     return { at: s.dictData, n: d.values, maxLen, offsets: s.dictOffsets };
+  }
+
+  /** Where value `row` (int32 offsets at `offsets` over `data`) goes wrong, and its first bytes in hex. */
+  #utf8Detail(offsets: number, data: number, row: number): string {
+    const i32 = this.#mem.i32, u8 = this.#mem.u8;
+    const s = i32[(offsets >>> 2) + row], e = i32[(offsets >>> 2) + row + 1];
+    const at = this.#k.utf8Valid(data + s, e - s);
+    const hex = Array.from(u8.subarray(data + s, data + Math.min(e, s + 24)), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    return `${at >= 0 ? `an invalid sequence at its byte ${at}` : 'it starts inside a sequence'}: ${hex}${e - s > 24 ? ' …' : ''}`;
   }
 
   #snappy(src: number, srcLen: number, dst: number, n: number): void {

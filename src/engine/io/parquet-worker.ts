@@ -24,6 +24,7 @@ import { parquetMetadata, type FileMetaData } from 'hyparquet';
 import * as pw from 'parquet-wasm';
 import { instantiateKernel } from '../../kernels/module.js';
 import type { ParquetKernel } from './parquet-kernel.js';
+import type { Utf8Kernel } from './utf8-kernel.js';
 import { KERNEL_EXPORTS, KernelMemory, decodeGroup, kernelColumns, partStart, type KernelColumn, type ReadAt } from './parquet-pages.js';
 import type { ColumnPlan, GroupPlan, Reply } from './parquet-protocol.js';
 
@@ -47,7 +48,7 @@ const key = (file: number, group: number): string => `${file}:${group}`;
 
 /** A kernel instance over a memory of its own, holding at most one decoded group (`owner`) at a time. */
 interface Slot {
-  k: ParquetKernel;
+  k: ParquetKernel & Utf8Kernel;
   mem: KernelMemory;
   /** First 64-aligned address above the kernel's static data: where a group's layout starts. */
   heap: number;
@@ -71,7 +72,7 @@ function freeSlot(): Slot | null {
   // Private to this slot: nothing else runs in it, so a bump allocator from `heap` per group is
   // enough. Maximum 4 GiB (the module's declared maximum); pages are committed only as it grows.
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
-  const k = instantiateKernel(module, memory) as unknown as ParquetKernel & { heapBase(): number };
+  const k = instantiateKernel(module, memory) as unknown as ParquetKernel & Utf8Kernel & { heapBase(): number };
   kernelOk = KERNEL_EXPORTS.every((name) => typeof k[name] === 'function');
   if (!kernelOk) return null;
   const slot = { k, mem: new KernelMemory(memory), heap: Math.ceil(k.heapBase() / 64) * 64 };
