@@ -172,6 +172,56 @@ test('bad rows are FileFormatErrors naming the file, the line and the column', a
   assert.instance(await failure(engine.read(file('x.csv', 'a\n1\n'), { csv: { delimiter: '::' } })), InvalidOptionError);
 });
 
+test('invalid UTF-8 in an unquoted and a quoted field → FileFormatError with line and column, on every path', async () => {
+  // Rows: i, a timestamp (only in the JS-worker variant), s unquoted, q quoted (some with newlines inside).
+  const build = (withTs: boolean, bad: { row: number; column: 's' | 'q'; bytes: number[] } | null): { bytes: Buffer; line: number } => {
+    const parts: Buffer[] = [Buffer.from(`i,${withTs ? 'ts,' : ''}s,q\n`)];
+    let line = 2, badLine = -1;
+    for (let i = 0; i < 4000; i++) {
+      const nl = i % 13 === 0;
+      const isBad = bad !== null && i === bad.row;
+      if (isBad) badLine = line;
+      const field = (text: string, which: 's' | 'q') => (isBad && bad!.column === which ? Buffer.concat([Buffer.from(text), Buffer.from(bad!.bytes), Buffer.from('z')]) : Buffer.from(text));
+      parts.push(Buffer.from(`${i},${withTs ? `2020-01-01T00:00:${String(i % 60).padStart(2, '0')}Z,` : ''}`), field(`s${i}-é`, 's'), Buffer.from(',"'), field(`q${i}${nl ? '\n' : ''}中`, 'q'), Buffer.from('"\n'));
+      line += nl ? 2 : 1;
+    }
+    return { bytes: Buffer.concat(parts), line: badLine };
+  };
+  const kernel = async (v: string, f: () => Promise<unknown>) => {
+    const old = process.env.AETHERFLOW_CSV_KERNEL;
+    process.env.AETHERFLOW_CSV_KERNEL = v;
+    try { return await f(); } finally { if (old === undefined) delete process.env.AETHERFLOW_CSV_KERNEL; else process.env.AETHERFLOW_CSV_KERNEL = old; }
+  };
+  const BAD = [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82]]; // invalid byte, overlong '/', surrogate, truncated '€'
+  // Rows 0 and 3 are in the inference sample (read by the JS tokenizer); 2700 and 3777 in later windows.
+  for (const [k, [row, column]] of ([[0, 's'], [3, 'q'], [2700, 's'], [3777, 'q']] as const).entries()) {
+    for (const withTs of [false, true]) {
+      const { bytes, line } = build(withTs, { row, column, bytes: BAD[k % BAD.length] });
+      // The line by counting: the header, then a line per row plus one per quoted newline (rows i % 13 == 0) before it.
+      assert.is(line, 2 + row + Math.ceil(row / 13));
+      const p = file(`bad-utf8-${k}-${withTs}.csv`, bytes);
+      for (const [path, threads] of [['1', 0], ['1', 2], ['0', 0], ['0', 2]] as const) {
+        const what = `line ${line} ${column} ts=${withTs} kernel=${path} threads=${threads}`;
+        const e = await kernel(path, () => failure(engine.read(p, { csv: { chunkBytes: 16384, inferRows: 100, threads } }), what));
+        assert.instance(e, FileFormatError, what);
+        const fe = e as FileFormatError;
+        assert.is(fe.file, p, what);
+        assert.is(fe.row, line, `${what}: ${fe.message}`);
+        assert.is(fe.column, column, `${what}: ${fe.message}`);
+        assert.match(fe.message, /not valid UTF-8/, what);
+      }
+    }
+  }
+  // Valid multi-byte text reads the same on the kernel and the JS path, and equals what was written.
+  const { bytes } = build(false, null);
+  const p = file('good-utf8.csv', bytes);
+  const viaKernel = await kernel('1', async () => rowsOf(await engine.read(p, { csv: { chunkBytes: 16384, threads: 2 } })));
+  const viaJs = await kernel('0', async () => rowsOf(await engine.read(p, { csv: { chunkBytes: 16384, threads: 0 } })));
+  assert.equal(viaKernel, viaJs);
+  assert.is(viaKernel.length, 4000);
+  assert.equal(viaKernel[3900], { i: 3900n, s: 's3900-é', q: 'q3900\n中' });
+});
+
 test('header only: zero rows with utf8 columns; byte input with a name', async () => {
   const ds = await engine.read(file('hdr.csv', 'a,b\n'), { csv: { schema: { b: 'int32' } } });
   assert.is(ds.rows, 0);

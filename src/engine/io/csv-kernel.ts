@@ -11,9 +11,10 @@
  */
 import { CsvKind, DType } from '../../../assembly/shared/codes.js';
 import { FLAG_QUOTED, ParseError, Tokens, parseColumn, type CsvType, type Target } from './csv-parse.js';
+import { invalidUtf8Row, type Utf8Kernel } from './utf8-kernel.js';
 
 /** The exports used here (a subset of KernelExports, so a worker can hold just these). */
-export interface CsvKernel {
+export interface CsvKernel extends Utf8Kernel {
   csvScan(text: number, len: number, delim: number, ncols: number, final: number, pos: number, cap: number, sizes: number, out: number): number;
   csvParse(text: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number, out: number): number;
   csvRowCut(text: number, len: number, final: number): number;
@@ -94,8 +95,9 @@ one.rows = 1;
 /**
  * Parses columns [j0, j1) of the scanned window into the described buffers. Fields the kernel hands
  * back go through the JS parser one by one (`out`: 8 bytes, `spare`: 64 bytes of scratch, both
- * private to this call). Returns false when a field is not a value of its column's type: the caller
- * redoes the window with the JS path for the error (with its line).
+ * private to this call). Returns false when a field is not a value of its column's type, or a utf8
+ * column is not valid UTF-8: the caller redoes the window with the JS path for the error (with its
+ * line — the kernel knows rows, not lines).
  */
 export function parseWindow(
   k: CsvKernel, mem: Target, text: number, len: number, pos: number, ncols: number, n: number, cols: number, j0: number, j1: number,
@@ -104,7 +106,7 @@ export function parseWindow(
   const buf = new Uint8Array(mem.buffer, text, len);
   for (;;) {
     const rc = k.csvParse(text, pos, ncols, n, cols, j0, j1, out);
-    if (rc === 0) return true;
+    if (rc === 0) return utf8Ok(k, mem, n, cols, j0, j1, types);
     if (rc !== 1) throw new Error(`csvParse: unknown column kind (${rc})`);
     const i32 = mem.i32;
     const u8 = mem.u8;
@@ -141,4 +143,17 @@ export function parseWindow(
     }
     i32[d + C_DONE] = r + 1;
   }
+}
+
+/**
+ * Whether the utf8 columns among [j0, j1) hold valid UTF-8 (utf8Values over each column's offsets
+ * and bytes: ~15 GB/s on ASCII, so a few ms per 16 MiB window, in the parse workers).
+ */
+function utf8Ok(k: CsvKernel, mem: Target, n: number, cols: number, j0: number, j1: number, types: readonly CsvType[]): boolean {
+  for (let j = j0; j < j1; j++) {
+    if (types[j] !== 'utf8') continue;
+    const d = (cols >>> 2) + j * (COL_BYTES >>> 2);
+    if (invalidUtf8Row(k, mem.i32, mem.i32[d + C_OFFSETS], n, mem.i32[d + C_VALUES]) >= 0) return false;
+  }
+  return true;
 }

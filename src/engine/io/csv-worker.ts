@@ -21,12 +21,15 @@
  *     in:  { id, bytes (transferred), delim, ncols, types }
  *     out: { id, ok: true, rows, lines, cols: [{ buf, values, validity, offsets, nulls }] }
  *        | { id, ok: false, line (relative to the window, 0-based), column, detail }
+ *   (utf8 columns are checked as UTF-8 here, with Node's isUtf8: an invalid value is such an error)
  */
+import { isUtf8 } from 'node:buffer';
 import { parentPort } from 'node:worker_threads';
 import { ParseError, RowError, Tokens, dataBytesOf, parseColumn, tokenize, type CsvType } from './csv-parse.js';
 import { parseWindow, scanWindow, type CsvKernel } from './csv-kernel.js';
 import { instantiateKernel } from '../../kernels/module.js';
 import { SharedMemory } from '../../memory/shared-memory.js';
+import { invalidUtf8RowJs, utf8Detail } from './utf8-kernel.js';
 
 interface Job {
   id: number;
@@ -102,6 +105,15 @@ parentPort!.on('message', (m: Job | KernelJob) => {
       const buf = new ArrayBuffer(Math.max(8, total));
       const target = { buffer: buf, u8: new Uint8Array(buf), i32: new Int32Array(buf) };
       const nulls = parseColumn(target, { values: 0, validity, offsets }, tok, m.bytes, j, m.ncols, t);
+      if (t === 'utf8') {
+        // No kernel here (JS jobs carry no Memory): Node's isUtf8, the same check as the kernels'.
+        const offs = new Int32Array(buf, offsets, n + 1);
+        const bad = invalidUtf8RowJs(isUtf8, target.u8, offs, n);
+        if (bad >= 0) {
+          parentPort!.postMessage({ id: m.id, ok: false, line: tok.lines[bad], column: j, detail: utf8Detail(target.u8.slice(offs[bad], offs[bad + 1]), -1) });
+          return;
+        }
+      }
       cols.push({ buf, values: 0, validity, offsets, nulls });
       transfer.push(buf);
     }

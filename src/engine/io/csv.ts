@@ -33,7 +33,9 @@
  * normalized to UTC, and the column's time zone is 'UTC' when the sample carries offsets) → utf8.
  * A later value that does not parse as the column's type is a FileFormatError naming the file, the
  * line and the column (pass an explicit schema to widen it) — the contract Polars' and DuckDB's
- * sampling readers have too. Strings are copied as bytes; they are not validated as UTF-8.
+ * sampling readers have too. A utf8 column's values must be valid UTF-8 (checked per window, by the
+ * utf8 kernels or, in the JS parse workers, by Node's isUtf8): an invalid one is a FileFormatError
+ * naming the file, the line and the column, as DuckDB and Polars reject it.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
@@ -54,6 +56,7 @@ import {
   FLAG_ESCAPED, ParseError, RowError, Tokens, dataBytesOf, inferColumn, latin1, parseColumn, tokenize, type CsvType,
 } from './csv-parse.js';
 import { COL_BYTES, describeColumns, kindOf, nullsOf, parseWindow, scanWindow, type CsvKernel } from './csv-kernel.js';
+import { invalidUtf8Row, utf8Detail, type Utf8Kernel } from './utf8-kernel.js';
 
 export type { CsvType };
 
@@ -522,7 +525,9 @@ export class CsvReader {
     const cols: Array<[string, Column]> = [];
     for (let j = 0; j < names.length; j++) {
       try {
-        cols.push([names[j], buildColumn(this.#ctx, scope, this.#tok, this.#src.buf, j, names.length, names[j], schema.get(names[j])!, csvTypes[j])]);
+        const c = buildColumn(this.#ctx, scope, this.#tok, this.#src.buf, j, names.length, names[j], schema.get(names[j])!, csvTypes[j]);
+        if (csvTypes[j] === 'utf8') this.#checkUtf8(c, j);
+        cols.push([names[j], c]);
       } catch (e) {
         if (e instanceof ParseError) {
           throw new FileFormatError(this.name, `${e.detail}${this.#d.schema[names[j]] ? '' : ` (type inferred from the first ${this.#d.inferRows} rows; pass { csv: { schema: { ${JSON.stringify(names[j])}: 'utf8' } } } to widen it)`}`, undefined, this.#tok.lines[e.row], names[j]);
@@ -531,6 +536,17 @@ export class CsvReader {
       }
     }
     return new Batch(cols, this.#tok.rows);
+  }
+
+  /** A utf8 column of the tokenized rows that is not valid UTF-8 → FileFormatError naming its first bad value's line. */
+  #checkUtf8(c: Column, j: number): void {
+    const k = this.#ctx.kernel as unknown as Utf8Kernel;
+    const mem = this.#ctx.mem;
+    const row = invalidUtf8Row(k, mem.i32, c.offsets, c.length, c.values);
+    if (row < 0) return;
+    const s = mem.i32[(c.offsets >>> 2) + row], e = mem.i32[(c.offsets >>> 2) + row + 1];
+    const detail = utf8Detail(mem.u8.slice(c.values + s, c.values + e), k.utf8Valid(c.values + s, e - s));
+    throw new FileFormatError(this.name, detail, undefined, this.#tok.lines[row], this.#layout!.names[j]);
   }
 
   /** A worker's window as a Batch in `scope` (one copy per buffer); its errors with absolute lines. */

@@ -41,7 +41,7 @@ import type { ColumnMetaData, Encoding, FileMetaData, RowGroup, SchemaElement } 
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { PqError, type ParquetKernel } from './parquet-kernel.js';
 import type { ColumnPlan, GroupPlan } from './parquet-protocol.js';
-import { invalidUtf8Row, type Utf8Kernel } from './utf8-kernel.js';
+import { invalidUtf8Row, utf8Detail, type Utf8Kernel } from './utf8-kernel.js';
 
 /** The kernel exports this path calls (a worker checks they exist before using the path). */
 export const KERNEL_EXPORTS: ReadonlyArray<keyof (ParquetKernel & Utf8Kernel)> = [
@@ -457,7 +457,7 @@ class GroupDecoder {
       if (col.fmt === 'u' && c.pages.some((p) => p.encoding === 'PLAIN')) {
         this.#where = `column '${col.name}'`;
         const row = invalidUtf8Row(this.#k, this.#mem.i32, offsets, rows, data);
-        if (row >= 0) this.#bad(`row ${row} of the row group is not valid UTF-8 (${this.#utf8Detail(offsets, data, row)})`);
+        if (row >= 0) this.#bad(`row ${row} of the row group is ${this.#utf8Detail(offsets, data, row)}`);
       }
     } else {
       data = out;
@@ -498,7 +498,7 @@ class GroupDecoder {
     if (c.col.fmt === 'u') {
       // Every string of a dictionary-encoded page is one of these (arrow-rs checks them here too).
       const bad = invalidUtf8Row(this.#k, this.#mem.i32, s.dictOffsets, d.values, s.dictData);
-      if (bad >= 0) this.#bad(`dictionary value ${bad} is not valid UTF-8 (${this.#utf8Detail(s.dictOffsets, s.dictData, bad)})`);
+      if (bad >= 0) this.#bad(`dictionary value ${bad} is ${this.#utf8Detail(s.dictOffsets, s.dictData, bad)}`);
     }
     const offs = this.#mem.i32.subarray(s.dictOffsets >>> 2, (s.dictOffsets >>> 2) + d.values + 1);
     let maxLen = 0;
@@ -506,13 +506,11 @@ class GroupDecoder {
     return { at: s.dictData, n: d.values, maxLen, offsets: s.dictOffsets };
   }
 
-  /** Where value `row` (int32 offsets at `offsets` over `data`) goes wrong, and its first bytes in hex. */
+  /** What is wrong with value `row` (int32 offsets at `offsets` over `data`): utf8Detail of its bytes. */
   #utf8Detail(offsets: number, data: number, row: number): string {
-    const i32 = this.#mem.i32, u8 = this.#mem.u8;
+    const i32 = this.#mem.i32;
     const s = i32[(offsets >>> 2) + row], e = i32[(offsets >>> 2) + row + 1];
-    const at = this.#k.utf8Valid(data + s, e - s);
-    const hex = Array.from(u8.subarray(data + s, data + Math.min(e, s + 24)), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    return `${at >= 0 ? `an invalid sequence at its byte ${at}` : 'it starts inside a sequence'}: ${hex}${e - s > 24 ? ' …' : ''}`;
+    return utf8Detail(this.#mem.u8.subarray(data + s, data + e), this.#k.utf8Valid(data + s, e - s));
   }
 
   #snappy(src: number, srcLen: number, dst: number, n: number): void {

@@ -48,3 +48,29 @@ export function invalidUtf8Row(k: Utf8Kernel, i32: Int32Array, offsets: number, 
   const at = k.utf8Values(offsets, rows, data, i32[(offsets >>> 2) + rows]);
   return at < 0 ? -1 : rowOfByte(i32, offsets, rows, at);
 }
+
+/**
+ * The detail of an error about one ill-formed value: where it goes wrong (`at`: the offset
+ * utf8Valid gave for the value alone, −1 when not known) and its first bytes in hex.
+ */
+export function utf8Detail(value: Uint8Array, at: number): string {
+  const hex = Array.from(value.subarray(0, 24), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `not valid UTF-8 (${at >= 0 ? `an invalid sequence at its byte ${at}: ` : ''}${hex}${value.length > 24 ? ' …' : ''})`;
+}
+
+/**
+ * A JS check of a utf8 column's buffers outside any kernel memory (the CSV reader's JS parse
+ * workers): −1 when every value is well-formed, else the first ill-formed row. `isUtf8` is Node's
+ * (simdutf); the value starts are checked as utf8Values does.
+ */
+export function invalidUtf8RowJs(isUtf8: (b: Uint8Array) => boolean, data: Uint8Array, offsets: Int32Array, rows: number): number {
+  const len = offsets[rows];
+  const whole = data.subarray(0, len);
+  if (isUtf8(whole)) {
+    let ok = true;
+    for (let i = 0; i < rows && ok; i++) ok = offsets[i] >= len || (whole[offsets[i]] & 0xc0) !== 0x80;
+    if (ok) return -1;
+  }
+  for (let i = 0; i < rows; i++) if (!isUtf8(whole.subarray(offsets[i], offsets[i + 1]))) return i;
+  return -1;
+}
