@@ -131,8 +131,9 @@ function validate(data: usize, len: usize): i32 {
     let incomplete = i8x16.splat(0);
     let q = p;
     while (end - q >= 16) {
-      if (!v128.any_true(incomplete)) {
-        // ASCII runs: prev stays "ASCII", which is what zero means to the lookups.
+      if (i8x16.bitmask(prev) == 0) {
+        // ASCII runs, tried only after an ASCII block (mixed text would pay four loads a block for
+        // nothing); then nothing is incomplete, and prev stays "ASCII", which zero means to the lookups.
         while (end - q >= 64) {
           const v = v128.or(v128.or(v128.load(q), v128.load(q, 16)), v128.or(v128.load(q, 32), v128.load(q, 48)));
           if (v128.any_true(v128.and(v, high))) break;
