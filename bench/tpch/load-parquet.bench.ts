@@ -26,26 +26,17 @@ const impls: Record<string, () => Promise<unknown>> = {
   aetherflow: async () => (await engine.read(files.parquet)).release(),
   polars: async () => pl.readParquet(files.parquet),
 };
-if (process.argv.includes('--ipc')) {
-  impls['aetherflow-ipc'] = async () => {
-    process.env.AETHERFLOW_PARQUET_FFI = '0';
-    try {
-      (await engine.read(files.parquet)).release();
-    } finally {
-      delete process.env.AETHERFLOW_PARQUET_FFI;
-    }
-  };
-}
-if (process.argv.includes('--wasm')) {
-  impls['aetherflow-wasm'] = async () => {
-    process.env.AETHERFLOW_PARQUET_KERNEL = '0';
-    try {
-      (await engine.read(files.parquet)).release();
-    } finally {
-      delete process.env.AETHERFLOW_PARQUET_KERNEL;
-    }
-  };
-}
+/** Our read with an env switch set to '0' for its duration (the A/B paths below). */
+const readWith = (env: string) => async () => {
+  process.env[env] = '0';
+  try {
+    (await engine.read(files.parquet)).release();
+  } finally {
+    delete process.env[env];
+  }
+};
+if (process.argv.includes('--ipc')) impls['aetherflow-ipc'] = readWith('AETHERFLOW_PARQUET_FFI');
+if (process.argv.includes('--wasm')) impls['aetherflow-wasm'] = readWith('AETHERFLOW_PARQUET_KERNEL');
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(impls).map((k) => [k, []]));
 const la0 = loadavg()[0];
 for (let i = 0; i <= runs; i++) {
