@@ -120,7 +120,10 @@ function pruneJoins(steps: readonly Step[], schemas: readonly Schema[], output: 
       case 'select': live = new Set(step.names); break;
       case 'derive': {
         const before = new Set(live);
-        for (const [name] of step.columns) before.delete(name);
+        // A derive that replaces a column keeps it where it stands; if the column did not reach the
+        // derive it would be appended at the end instead, so a live replaced column stays live.
+        const input = i === 0 ? undefined : schemas[i - 1];
+        for (const [name] of step.columns) if (!input?.has(name)) before.delete(name);
         for (const [, e] of step.columns) columnsOf(e, before);
         live = before;
         break;

@@ -117,4 +117,16 @@ test('bad steps are errors naming the step', () => {
   assert.throws(() => plan(schema, 's', [...q1, { kind: 'filter', predicate: col('l_quantity').gt(1).node }]), (e: unknown) => e instanceof UnknownColumnError);
 });
 
+test('join pruning: a derive that replaces a join column keeps that column in its place', () => {
+  const right = plan(new Map<string, ColumnType>([['o_orderkey', columnType('int64')], ['o_total', columnType('float64')], ['o_comment', columnType('utf8')]]), 'orders', []);
+  const join: Step = { kind: 'join', right, on: [['l_orderkey', 'o_orderkey']], how: 'inner' };
+  // Without pruning the derive replaces o_total where it stands (between l_* and o_comment); a join
+  // that did not gather o_total would have the derive append it at the end instead.
+  const p = plan(schema, 'lineitem', [join, { kind: 'derive', columns: [['o_total', lit(1.5).node], ['n', lit(2).node]] }]);
+  assert.equal([...p.output.keys()], [...schema.keys(), 'o_orderkey', 'o_total', 'o_comment']);
+  // Same after a filter that reads another column: the order of the output is the user's.
+  const f = plan(schema, 'lineitem', [join, { kind: 'derive', columns: [['l_quantity', lit(0).node]] }, { kind: 'filter', predicate: col('o_total').gt(0).node }]);
+  assert.equal([...f.output.keys()], [...schema.keys(), 'o_orderkey', 'o_total', 'o_comment']);
+});
+
 test.run();
