@@ -446,4 +446,25 @@ test('UTF-8: the same bytes in a binary column decode; valid multi-byte text rea
   assert.is(r.ours.rows[4003].d, '𝄞');
 });
 
+test('a group without rows lays out every buffer inside the memory it grew (string columns take two slots)', () => {
+  const n = 4;
+  const columnData = Array.from({ length: n }, (_, i) => ({ name: `s${i}`, data: ['a', 'b'], type: 'STRING' as const }));
+  const file = new Uint8Array(parquetWriteBuffer({ columnData, codec: 'UNCOMPRESSED' }));
+  const md = parquetMetadata(file.slice().buffer);
+  const cols = kernelColumns(md);
+  if (typeof cols === 'string') throw new Error(cols);
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
+  const k = instantiateKernel(compileKernel(), memory) as unknown as GroupSource['k'] & { heapBase(): number };
+  const mem = new KernelMemory(memory);
+  const src: GroupSource = { k, mem, cols, fileSize: file.length, read: (dst, pos) => dst.set(file.subarray(pos, pos + dst.length)) };
+  // The base close to the end of the memory: what the empty group reserves is all there is.
+  const base = mem.size - 64 * (n + 1);
+  new Uint8Array(memory.buffer).fill(0xee, base);
+  const r = decodeGroup(src, { ...md.row_groups[0], num_rows: 0n }, base);
+  if ('unsupported' in r) throw new Error(r.unsupported);
+  assert.is(r.plan.rows, 0);
+  assert.ok(r.at + r.plan.total <= mem.size, `block [${r.at}, ${r.at + r.plan.total}) inside the ${mem.size}-byte memory`);
+  for (const c of r.plan.cols) assert.is(new DataView(memory.buffer).getInt32(r.at + c.offsets, true), 0, 'utf8 offsets [0]');
+});
+
 test.run();

@@ -420,9 +420,11 @@ class GroupDecoder {
   /** A group without rows: every buffer empty (utf8 offsets [0]). */
   #empty(): Decoded {
     const at = align64(this.#base);
-    this.#mem.ensure(at + 64 * (this.#s.cols.length + 1));
+    const chosen = this.#s.cols.slice(this.#from, this.#to);
+    // One 64-byte slot per buffer: data, and offsets for byte arrays.
+    this.#mem.ensure(at + 64 * chosen.reduce((n, c) => n + (c.physical === 'BYTE_ARRAY' ? 2 : 1), 0));
     let out = 0;
-    const cols = this.#s.cols.slice(this.#from, this.#to).map((c): ColumnPlan => {
+    const cols = chosen.map((c): ColumnPlan => {
       let offsets = -1;
       if (c.physical === 'BYTE_ARRAY') {
         offsets = out;
