@@ -115,7 +115,8 @@ function unpack(p: usize, end: usize, w: u32, out: usize, m: usize): void {
 
 /**
  * pqRle(src, srcLen, bitWidth, out, count) → bytes of src consumed; −1 src ends before `count`
- * values (or a run header is longer than 5 bytes); −3 bitWidth outside 0..32.
+ * values (or a run header is longer than 5 bytes, or an RLE run's value does not fit in bitWidth
+ * bits); −3 bitWidth outside 0..32.
  */
 export function pqRle(src: usize, srcLen: i32, bitWidth: i32, out: usize, count: i32): i32 {
   if (<u32>bitWidth > 32) return BAD_WIDTH;
@@ -143,6 +144,10 @@ export function pqRle(src: usize, srcLen: i32, bitWidth: i32, out: usize, count:
       let v: u32 = 0;
       for (let q: usize = 0; q < valueBytes; q++) v |= <u32>load<u8>(ip + q) << (<u32>q << 3);
       ip += valueBytes;
+      // A value wider than w bits is corrupt (a level above its maximum, a boolean that is not 0 / 1):
+      // decoders disagree on what it means (arrow-rs reads any non-zero level as present), so it is
+      // an error rather than one reading of it.
+      if (w < 32 && (v >>> w) != 0) return MALFORMED;
       const m = <usize>min(h >>> 1, left);
       fill(out + (k << 2), v, m);
       k += m;

@@ -467,4 +467,29 @@ test('a group without rows lays out every buffer inside the memory it grew (stri
   for (const c of r.plan.cols) assert.is(new DataView(memory.buffer).getInt32(r.at + c.offsets, true), 0, 'utf8 offsets [0]');
 });
 
+// ---- found by scripts/fuzz-parquet.ts --------------------------------------------------------------
+
+test('an RLE run whose value does not fit its bit width (a definition level of 0x9e) → FileFormatError; arrow-rs read it as present, we as null', async () => {
+  // hyparquet-writer, v2 pages: the definition levels sit uncompressed in front of the values, and
+  // 40 present rows make their first run RLE: a header byte (40 << 1), then the level's one byte.
+  const n = 200;
+  const columnData = [{ name: 'k', data: Array.from({ length: n }, (_, i) => (i < 40 || i % 2 ? i : null)), type: 'INT32' as const }];
+  for (const codec of ['SNAPPY', 'UNCOMPRESSED'] as const) {
+    const file = new Uint8Array(parquetWriteBuffer({ columnData, codec }));
+    const page = pagesOf(file)[0].find((p) => p.type === 'DATA_PAGE_V2')!;
+    assert.equal([file[page.data], file[page.data + 1]], [40 << 1, 1], 'first run: 40 × level 1');
+    const name = `level-9e-${codec}.parquet`;
+    // Unpatched, both paths agree.
+    assert.is((await same(file, name)).kernel, 1);
+    file[page.data + 1] = 0x9e;
+    const err = await typedFailure(engine.read(file, { format: 'parquet', name }).then((ds) => datasetRows(engine, ds)));
+    assert.instance(err, FileFormatError);
+    assert.is((err as FileFormatError).batch, 0);
+    assert.match(err.message, /column 'k'.*definition levels cut short or malformed/);
+    // arrow-rs takes any non-zero level as "present": the same bytes read there, row 1 = 1.
+    const theirs = await withEnv('AETHERFLOW_PARQUET_KERNEL', '0', async () => datasetRows(engine, await engine.read(file, { format: 'parquet', name })));
+    assert.equal([theirs.length, theirs[1].k], [n, 1]);
+  }
+});
+
 test.run();

@@ -176,6 +176,14 @@ for (const lab of labs2()) {
     assert.is(decode(lab, Uint8Array.of(2, 1), -1, 1, 'w=-1').rc, -3);
     // Empty runs (an RLE run of 0 with its value byte, a bit-packed run of 0 groups) are legal.
     assert.equal(decode(lab, Uint8Array.of(0, 1, 1, 4, 7), 3, 2, 'empty runs'), { rc: 5, out: [7, 7] });
+    // An RLE run's value wider than w bits (a definition level of 2 at w = 1) is corrupt: −1 (found
+    // by scripts/fuzz-parquet.ts: arrow-rs reads such a level as present, we read it as null).
+    assert.is(decode(lab, Uint8Array.of(4, 2), 1, 2, 'value 2 at w=1').rc, -1);
+    assert.is(decode(lab, Uint8Array.of(4, 0x9e), 1, 2, 'value 0x9e at w=1').rc, -1);
+    assert.is(decode(lab, Uint8Array.of(4, 8), 3, 2, 'value 8 at w=3').rc, -1);
+    assert.is(decode(lab, Uint8Array.of(4, 0, 2), 9, 2, 'value 512 at w=9').rc, -1);
+    assert.equal(decode(lab, Uint8Array.of(4, 0xff, 1), 9, 2, 'value 511 at w=9'), { rc: 3, out: [511, 511] });
+    assert.equal(decode(lab, Uint8Array.of(4, 0xff, 0xff, 0xff, 0xff), 32, 2, 'w=32'), { rc: 5, out: [0xffffffff, 0xffffffff] });
   });
 
   test(`${tag} rle: mutation fuzz — no trap, nothing written outside out, −1 or a length inside src`, () => {
