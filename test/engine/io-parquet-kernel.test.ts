@@ -492,4 +492,29 @@ test('an RLE run whose value does not fit its bit width (a definition level of 0
   }
 });
 
+test('a footer whose num_rows is not its row groups\' sum → FileFormatError at open on both paths (arrow-rs decoded the group as 0 rows, we as its 1234)', async () => {
+  const n = 1234;
+  const file = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'i', data: Int32Array.from({ length: n }, (_, i) => i), type: 'INT32' as const }] }));
+  assert.is((await same(file, 'num_rows ok')).ours.rows.length, n);
+  // FileMetaData.num_rows (field 3, i64: header 0x16, then zigzag 2468 = a4 13) comes before the
+  // row groups, whose own num_rows (and num_values) repeat the bytes: the first match is the file's.
+  const len = new DataView(file.buffer).getUint32(file.length - 8, true), start = file.length - 8 - len;
+  const footer = file.subarray(start, file.length - 8);
+  const at = footer.findIndex((_, i) => footer[i] === 0x16 && footer[i + 1] === 0xa4 && footer[i + 2] === 0x13);
+  assert.ok(at > 0);
+  for (const [rows, varint] of [[2n ** 62n, [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]], [1235n, [0xa6, 0x13]]] as const) {
+    const patched = Uint8Array.from([...footer.subarray(0, at + 1), ...varint, ...footer.subarray(at + 3)]);
+    const tail = new Uint8Array(8);
+    new DataView(tail.buffer).setUint32(0, patched.length, true);
+    tail.set(file.subarray(file.length - 4), 4);
+    const bad = Uint8Array.from([...file.subarray(0, start), ...patched, ...tail]);
+    const name = `num-rows-${rows}.parquet`;
+    for (const kernel of ['1', '0']) {
+      const err = await withEnv('AETHERFLOW_PARQUET_KERNEL', kernel, () => typedFailure(engine.read(bad, { format: 'parquet', name }).then((ds) => datasetRows(engine, ds))));
+      assert.instance(err, FileFormatError);
+      assert.match(err.message, new RegExp(`${name}: not a readable Parquet file: the footer says ${rows} rows, its row groups hold ${n}`));
+    }
+  }
+});
+
 test.run();
