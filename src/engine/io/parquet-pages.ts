@@ -215,6 +215,8 @@ interface Page {
   defLen: number;
   /** Whether the values need snappy (codec SNAPPY, and for v2 is_compressed). */
   snappy: boolean;
+  /** v2: the header's num_nulls, checked against the definition levels. */
+  nulls?: number;
 }
 
 interface Chunk {
@@ -393,13 +395,13 @@ class GroupDecoder {
         if (snappy) chunk.maxBuf = Math.max(chunk.maxBuf, uncomp);
       } else if (h.type === 'DATA_PAGE_V2') {
         const d = h.data_page_header_v2;
-        if (!d || !isCount(d.num_values) || !isCount(d.definition_levels_byte_length) || !isCount(d.repetition_levels_byte_length)) this.#bad('data page v2 without a valid header');
+        if (!d || !isCount(d.num_values) || !isCount(d.num_nulls) || !isCount(d.definition_levels_byte_length) || !isCount(d.repetition_levels_byte_length)) this.#bad('data page v2 without a valid header');
         const levels = d.definition_levels_byte_length + d.repetition_levels_byte_length;
         if (d.repetition_levels_byte_length !== 0) this.#bad('repetition levels in a flat column');
         if (col.maxDef === 0 && d.definition_levels_byte_length !== 0) this.#bad('definition levels in a REQUIRED column');
         if (levels > comp || levels > uncomp) this.#bad(`${levels} bytes of levels in a page of ${comp}`);
         const compressed = snappy && d.is_compressed !== false;
-        page = { kind: 'v2', at: pageAt, comp, uncomp, values: d.num_values, encoding: d.encoding, defLen: d.definition_levels_byte_length, snappy: compressed };
+        page = { kind: 'v2', at: pageAt, comp, uncomp, values: d.num_values, encoding: d.encoding, defLen: d.definition_levels_byte_length, snappy: compressed, nulls: d.num_nulls };
         if (compressed) chunk.maxBuf = Math.max(chunk.maxBuf, uncomp - levels);
       } else if (h.type === 'INDEX_PAGE') {
         continue;
@@ -547,6 +549,10 @@ class GroupDecoder {
       return { at, len, nonNull };
     }
     if (maxDef > 0) nonNull = this.#levels(p.at, p.defLen, p.values, s, row);
+    // arrow-rs reads num_values − num_nulls values from a v2 page and fails ("insufficient values")
+    // when its levels want more: a header with more nulls than the levels is an error on both paths.
+    // Fewer nulls in the header than in the levels both paths read by the levels.
+    if (p.nulls! > p.values - nonNull) this.#bad(`the header says ${p.nulls} nulls, the definition levels ${p.values - nonNull}`);
     const at = p.at + p.defLen, len = p.comp - p.defLen;
     if (!p.snappy || len === 0) return { at, len, nonNull };
     this.#snappy(at, len, s.page, p.uncomp - p.defLen);
