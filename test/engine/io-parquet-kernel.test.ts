@@ -403,6 +403,9 @@ test('invalid UTF-8 in a string column (plain pages, a dictionary value) → Fil
     assert.ok(shapes[1].some((p) => (encoding === 'PLAIN' ? p.encoding === 'PLAIN' && p.type !== 'DICTIONARY_PAGE' : p.type === 'DICTIONARY_PAGE')), `${encoding}: page shapes`);
     assert.ok(patchUtf8(file, bad) >= 1);
     const name = `bad-utf8-${encoding}-${bad.toString(16)}.parquet`;
+    // The counts are global: they say only what this read did because a failed read lets its reads
+    // in flight settle before it rejects (parquet.ts landed) — else a group the previous iteration's
+    // parquet-wasm read had in flight landed inside this window now and then.
     const before = parquetDecodeStats();
     const ours = await typedFailure(engine.read(file, { format: 'parquet', name }).then((ds) => datasetRows(engine, ds)));
     assert.is(parquetDecodeStats().ffi + parquetDecodeStats().ipc, before.ffi + before.ipc, 'no group went to parquet-wasm');

@@ -278,6 +278,18 @@ export class ParquetSource {
       }
     };
     more();
+    try {
+      yield* this.#landAll(ahead, more, ffi, memory, place, signal);
+    } catch (e) {
+      // A failed group (or an abort) ends the read: let the reads still in flight settle first, so
+      // no decoding for this read goes on after its promise has rejected (the caller may retry or
+      // read another file at once; the decode counters then say only what this read did).
+      await Promise.allSettled(ahead);
+      throw e;
+    }
+  }
+
+  async *#landAll(ahead: Array<Promise<Part[]>>, more: () => void, ffi: boolean, memory: WebAssembly.Memory, place: (bytes: number) => number, signal?: AbortSignal): AsyncGenerator<RecordBatch[]> {
     for (let g = 0; ahead.length > 0; g++) {
       signal?.throwIfAborted();
       let parts = await ahead.shift()!;
