@@ -245,7 +245,16 @@ async function handle(m: Request): Promise<{ reply: Omit<Reply, 'id'>; transfer?
       pf.free();
       throw new Error(`the footer says ${rows} rows, its row groups hold ${sum}`);
     }
-    const f = openFile(m, pf);
+    let f: ReturnType<typeof openFile>;
+    try {
+      f = openFile(m, pf);
+    } catch (e) {
+      // (the file gone between the two opens, say): nothing keeps pf, so free it here
+      fmd.free();
+      md.free();
+      pf.free();
+      throw e;
+    }
     files.set(m.file, f);
     const kernel = f.cols ? { formats: f.cols.map((c) => c.fmt) } : { unsupported: f.why ?? 'no footer' };
     const reply = { ok: true, rowGroups: md.numRowGroups(), rows: Number(rows), schema: pf.schema().intoIPCStream(), kernel };
