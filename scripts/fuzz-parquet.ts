@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { rng } from '../test/helpers/rng.js';
+import { pagesOf, type PageAt } from '../test/helpers/parquet-pages.js';
 
 // ---- arguments ---------------------------------------------------------------------------------
 
@@ -53,7 +54,6 @@ const SEEDS = join(OUT, 'seeds');
 
 // ---- mutations (shared by parent, child and --repro) -------------------------------------------
 
-interface PageAt { header: number; data: number; end: number }
 interface SeedInfo { name: string; bytes: Uint8Array; pages: PageAt[]; footer: number; footerLen: number; rows: number }
 
 /**
@@ -246,25 +246,10 @@ function mutate(seeds: SeedInfo[], seed: number, k: number): { file: SeedInfo; b
 
 async function loadSeeds(): Promise<SeedInfo[]> {
   const { parquetMetadata } = await import('hyparquet');
-  const { parquetHeader } = await import('hyparquet/src/column.js');
   return readdirSync(SEEDS).filter((f) => f.endsWith('.parquet')).sort().map((name) => {
     const bytes = new Uint8Array(readFileSync(join(SEEDS, name)));
     const md = parquetMetadata(bytes.slice().buffer);
-    const pages: PageAt[] = [];
-    for (const rg of md.row_groups) {
-      for (const c of rg.columns) {
-        const m = c.meta_data!;
-        const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
-        const end = start + Number(m.total_compressed_size);
-        const reader = { view: new DataView(bytes.buffer, bytes.byteOffset), offset: start };
-        while (reader.offset < end) {
-          const header = reader.offset;
-          const h = parquetHeader(reader);
-          pages.push({ header, data: reader.offset, end: reader.offset + h.compressed_page_size });
-          reader.offset += h.compressed_page_size;
-        }
-      }
-    }
+    const pages = pagesOf(bytes).flat();
     const footerLen = new DataView(bytes.buffer).getUint32(bytes.length - 8, true);
     return { name, bytes, pages, footer: bytes.length - 8 - footerLen, footerLen, rows: Number(md.num_rows) };
   });

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Field, Float64, Int32, Int64, Schema, Table, Utf8, Bool, vectorFromArray, makeData, RecordBatch, Struct, tableToIPC } from 'apache-arrow';
 import { parquetMetadata } from 'hyparquet';
-import { parquetHeader } from 'hyparquet/src/column.js';
 import { ByteWriter, ParquetWriter, parquetWriteBuffer, schemaFromColumnData } from 'hyparquet-writer';
 import pl from 'nodejs-polars';
 import * as pw from 'parquet-wasm';
@@ -25,6 +24,7 @@ import { KernelMemory, PageError, decodeGroup, kernelColumns, type GroupSource }
 import { compileKernel, instantiateKernel } from '../../src/kernels/module.js';
 import { datasetRows, typedFailure, typesOf, withEnv } from '../helpers/engine.js';
 import { rng } from '../helpers/rng.js';
+import { pagesOf } from '../helpers/parquet-pages.js';
 
 const engine = await Engine.start({ memoryLimit: 512 << 20 });
 const dir = mkdtempSync(join(tmpdir(), 'aetherflow-pqk-'));
@@ -58,36 +58,6 @@ async function same(p: Input, what: string) {
   assert.is(r.ours.rows.length, r.theirs.rows.length, `${what}: rows`);
   for (let i = 0; i < r.ours.rows.length; i++) assert.equal(r.ours.rows[i], r.theirs.rows[i], `${what}: row ${i}`);
   return r;
-}
-
-interface PageAt { type: string; encoding: string; header: number; data: number; end: number }
-
-/**
- * Every page of every column chunk of a file, as hyparquet reads its headers: what it holds, where
- * its header and payload are — to check a test file has the shape it is meant to have, and to aim
- * mutations at pages.
- */
-function pagesOf(bytes: Uint8Array): PageAt[][] {
-  const md = parquetMetadata(bytes.slice().buffer);
-  const out: PageAt[][] = [];
-  for (const rg of md.row_groups) {
-    for (const c of rg.columns) {
-      const m = c.meta_data!;
-      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
-      const end = start + Number(m.total_compressed_size);
-      const reader = { view: new DataView(bytes.buffer, bytes.byteOffset), offset: start };
-      const pages: PageAt[] = [];
-      while (reader.offset < end) {
-        const header = reader.offset;
-        const h = parquetHeader(reader);
-        const d = h.data_page_header ?? h.data_page_header_v2 ?? h.dictionary_page_header!;
-        pages.push({ type: h.type, encoding: d.encoding, header, data: reader.offset, end: reader.offset + h.compressed_page_size });
-        reader.offset += h.compressed_page_size;
-      }
-      out.push(pages);
-    }
-  }
-  return out;
 }
 
 const SUPPORTED = `CASE WHEN i % 5 = 0 THEN NULL ELSE i % 3 = 0 END AS b, i::INTEGER AS i32, (i * 7)::UINTEGER AS u32,
