@@ -1,5 +1,6 @@
 // Bit-level helpers of the Parquet kernels: reading 64 bits at any bit position without leaving a
-// byte range, and writing a bitmap that starts at any bit position. The kernels' bitmaps come from
+// byte range, writing a bitmap that starts at any bit position, and reading a ULEB128 varint (the
+// RLE run headers and the snappy preamble). The kernels' bitmaps come from
 // other pages or other buffers of the caller, so — unlike the engine's own bitmaps (assembly/util
 // `word`) — nothing may be assumed about padding after them: reads stop at the range's last byte.
 
@@ -72,4 +73,27 @@ let wHave: u32 = 0; // pending bit count (< 8 between calls of push)
 // @ts-ignore: decorator
 @inline export function lowMask(cnt: u32): u64 {
   return cnt >= 64 ? <u64>-1 : (<u64>1 << <u64>cnt) - 1;
+}
+
+/** What `varint` returns for a varint that runs past its range or past 5 bytes. */
+export const VARINT_BAD: u64 = <u64>-1;
+
+/**
+ * The ULEB128 varint at ip (bytes below `end` only), at most 5 bytes: its value (≤ 35 bits) in the
+ * low 40 bits and the number of bytes it took in the bits above; VARINT_BAD when it is cut off by
+ * `end` or longer than 5 bytes.
+ */
+// @ts-ignore: decorator
+@inline export function varint(ip: usize, end: usize): u64 {
+  let v: u64 = 0;
+  let shift: u64 = 0;
+  let q = ip;
+  for (;;) {
+    if (q >= end || shift > 28) return VARINT_BAD;
+    const b = load<u8>(q++);
+    v |= <u64>(b & 0x7f) << shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  return v | (<u64>(q - ip) << 40);
 }

@@ -18,7 +18,7 @@
 // value inside the lane's 4 bytes before the multiply (7 − s_j + s_j + w − 1 ≤ 31 after it).
 // Wider values (26..32 bits) take the scalar step (u64 load, shift, mask per value).
 
-import { bitsAt, lowMask } from './bits';
+import { bitsAt, lowMask, varint, VARINT_BAD } from './bits';
 
 const MALFORMED: i32 = -1;
 const BAD_WIDTH: i32 = -3;
@@ -129,15 +129,10 @@ export function pqRle(src: usize, srcLen: i32, bitWidth: i32, out: usize, count:
   const want = <usize>count;
   while (k < want) {
     // Run header: ULEB128, ≤ 5 bytes (the run length is ≤ 2^31 groups).
-    let h: u64 = 0;
-    let shift: u64 = 0;
-    for (;;) {
-      if (ip >= end || shift > 28) return MALFORMED;
-      const b = load<u8>(ip++);
-      h |= <u64>(b & 0x7f) << shift;
-      if (b < 0x80) break;
-      shift += 7;
-    }
+    const vh = varint(ip, end);
+    if (vh == VARINT_BAD) return MALFORMED;
+    ip += <usize>(vh >>> 40);
+    const h = vh & 0xffffffffff;
     const left = <u64>(want - k);
     if ((h & 1) == 0) {
       if (valueBytes > end - ip) return MALFORMED;

@@ -23,6 +23,8 @@
 // by the slack conditions above or by explicit checks; a copy's source is checked to start at or
 // after dst (offset − 1 < op − dst, one unsigned compare that also rejects offset 0).
 
+import { varint, VARINT_BAD } from './bits';
+
 /** Input bytes the fast loop needs left: tag + 16-byte literal load (17), tag + 4-byte offset (5). */
 const SRC_SLACK: usize = 17;
 /** Output bytes the fast loop needs left: a 64-byte copy + 15 bytes of 16-byte-store overrun. */
@@ -80,15 +82,10 @@ export function pqSnappy(src: usize, srcLen: i32, dst: usize, dstCap: i32): i32 
   let ip = src;
 
   // Preamble: ≤ 5 varint bytes, the value must fit 32 bits.
-  let total: u64 = 0;
-  let shift: u64 = 0;
-  for (;;) {
-    if (ip >= srcEnd || shift > 28) return MALFORMED;
-    const b = load<u8>(ip++);
-    total |= <u64>(b & 0x7f) << shift;
-    if (b < 0x80) break;
-    shift += 7;
-  }
+  const vt = varint(ip, srcEnd);
+  if (vt == VARINT_BAD) return MALFORMED;
+  ip += <usize>(vt >>> 40);
+  const total = vt & 0xffffffffff;
   if (total > 0xffffffff) return MALFORMED;
   if (total > <u64>dstCap) return CAPACITY;
   const dstEnd = dst + <usize>total;
