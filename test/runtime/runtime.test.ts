@@ -7,6 +7,7 @@ import { aggregateJob, noopJob, spinJob, sumJob, type AggregateName } from '../.
 import { Runtime } from '../../src/runtime/runtime.js';
 import { NUMERIC_TYPES, randomArray, randomValidity, typeOf } from '../helpers/columns.js';
 import { rng, SCALE } from '../helpers/rng.js';
+import { assertIdleFor } from './threads.js';
 
 let rt: Runtime;
 
@@ -139,16 +140,7 @@ test('a job scope is freed after the job, whatever the outcome', async () => {
 test('idle: parked workers burn < 5 % of a core over 2 s', async () => {
   await rt.run(noopJob());
   await new Promise((r) => setTimeout(r, 100)); // past the spin phase
-  const parksBefore = rt.stats().perWorker.map((w) => w.parks);
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, 2000));
-  const c = process.cpuUsage(c0);
-  const wall = (performance.now() - t0) * 1000;
-  const share = (c.user + c.system) / wall;
-  console.log(`  idle CPU over ${(wall / 1e6).toFixed(1)} s: ${(share * 100).toFixed(2)} % of one core (whole process)`);
-  assert.ok(share < 0.05, `idle CPU ${(share * 100).toFixed(2)} %`);
-  assert.equal(rt.stats().perWorker.map((w) => w.parks), parksBefore, 'nobody woke up');
+  await assertIdleFor(() => rt.stats().perWorker.map((w) => w.parks), 2000, '');
 });
 
 test('help: the submitting thread runs morsels too (runSync by default, run on request); results unchanged, each morsel once', async () => {

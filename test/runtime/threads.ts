@@ -49,3 +49,21 @@ export async function releaseAndTally<T>(i32: Int32Array, ctl: number, workers: 
   assert.is(dup, 0, 'no item taken twice');
   return res;
 }
+
+/**
+ * Waits `ms` and asserts the process stayed idle meanwhile: under 5 % of one core of CPU, and no
+ * worker woke from its park (`parks()` reads the runtime's per-worker park counts). `what` names
+ * the situation in the printed share.
+ */
+export async function assertIdleFor(parks: () => number[], ms: number, what: string): Promise<void> {
+  const parksBefore = parks();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const c = process.cpuUsage(c0);
+  const wall = (performance.now() - t0) * 1000;
+  const share = (c.user + c.system) / wall;
+  console.log(`  idle CPU${what}, over ${(wall / 1e6).toFixed(1)} s: ${(share * 100).toFixed(2)} % of one core (whole process)`);
+  assert.ok(share < 0.05, `idle CPU ${(share * 100).toFixed(2)} %`);
+  assert.equal(parks(), parksBefore, 'nobody woke up');
+}
